@@ -79,7 +79,17 @@ class Message:
 
 
 class _BytesDefault(Message):
+    """Fixed-width byte fields: NUL-padded to their width, never silently cut."""
+
     BYTES_FIELDS = {}
+
+    def __init__(self, *args, **kwargs):
+        Message.__init__(self, *args, **kwargs)
+        for name, size in self.BYTES_FIELDS.items():
+            value = bytes(getattr(self, name))
+            if len(value) > size:
+                raise ValueError("%s.%s is at most %d bytes" % (type(self).__name__, name, size))
+            setattr(self, name, value + bytes(size - len(value)))
 
     def _default(self, name):
         size = self.BYTES_FIELDS.get(name)

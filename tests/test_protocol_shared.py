@@ -1,0 +1,31 @@
+"""Runs the MicroPython protocol test modules under CPython too.
+
+tests/micropython/test_protocol_*.py are written to run unchanged on both
+interpreters; test_micropython.py runs them on MicroPython, this runs the same
+functions here, so the two implementations of each primitive are held to
+the same expectations.
+"""
+
+import importlib
+import pathlib
+import sys
+
+import pytest
+
+MP_DIR = pathlib.Path(__file__).parent / "micropython"
+sys.path.insert(0, str(MP_DIR))
+
+MODULES = sorted(p.stem for p in MP_DIR.glob("test_protocol_*.py"))
+
+
+def _cases():
+    for name in MODULES:
+        module = importlib.import_module(name)
+        for attr in dir(module):
+            if attr.startswith("test_") and callable(getattr(module, attr)):
+                yield pytest.param(module, attr, id="%s::%s" % (name, attr))
+
+
+@pytest.mark.parametrize(("module", "name"), list(_cases()))
+def test_shared_protocol_case(module, name):
+    getattr(module, name)()
