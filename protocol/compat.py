@@ -10,7 +10,7 @@ tests run both and compare them.
 import sys
 
 try:
-    from micropython import const  # noqa: F401  (re-exported for the other modules)
+    from micropython import const
 except ImportError:
 
     def const(value):

@@ -19,6 +19,7 @@ sending a frame allocates nothing on MicroPython (the MAC, when keyed, does:
 hashlib objects are created per frame).
 """
 
+from protocol import cobs
 from protocol.compat import const, copy_into
 from protocol.constants import (
     CRC_LEN,
@@ -46,7 +47,6 @@ from protocol.crc import crc32_into, crc32_matches
 from protocol.errors import LocalProtocolError
 from protocol.mac import MacKey
 from protocol.reliable import ReplyCache
-from protocol import cobs
 
 # Frame.kind
 FRAME = const(1)  # a new frame: act on it

@@ -6,11 +6,18 @@ import struct
 
 from mptest import assert_raises, no_alloc
 
-from protocol import DUPLICATE, FRAME, Connection, LocalProtocolError, ROLE_DEVICE, ROLE_GROUND
-from protocol import cobs
+from protocol import (
+    DUPLICATE,
+    FRAME,
+    ROLE_DEVICE,
+    ROLE_GROUND,
+    Connection,
+    LocalProtocolError,
+    cobs,
+)
 from protocol import constants as C
 from protocol import messages as M
-from protocol.connection import ERR_CRC, ERR_MAC, ERR_REPLAY, ERR_SESSION
+from protocol.connection import ERR_MAC, ERR_REPLAY, ERR_SESSION
 from protocol.crc import crc32_into, crc32_matches
 from protocol.mac import MacKey
 from protocol.reliable import POLL_FAILED, POLL_IDLE, POLL_RESEND, Requester
@@ -412,7 +419,7 @@ def test_sequence_wraps_around_16_bits():
 
 
 def test_stale_session_is_rejected_and_ground_follows_a_reboot():
-    dev, gnd = pair()
+    _dev, gnd = pair()
     old = gnd.send(M.Arm(1, 0))
     dev2 = Connection(ROLE_DEVICE, session=SESSION + 1)  # the board rebooted
     dev2.receive_data(old)
