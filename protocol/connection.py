@@ -28,8 +28,8 @@ from protocol.constants import (
     FLAG_RETRANSMIT,
     FLAGS_RESERVED,
     HEADER_LEN,
+    MAC_EXEMPT,
     MAC_LEN,
-    MAC_REQUIRED,
     MAX_ENCODED,
     MAX_FRAME,
     MAX_PAYLOAD,
@@ -37,6 +37,7 @@ from protocol.constants import (
     MIN_FRAME,
     PAYLOAD_OFFSET,
     PROTOCOL_VERSION,
+    RETIRED_SESSIONS,
     ROLE_DEVICE,
     ROLE_GROUND,
     SESSION_ROLLOVER_FRAMES,
@@ -96,9 +97,9 @@ _DIRECTION = _table(1)
 _MIN_LEN = _table(2)
 _MAX_LEN = _table(3)
 _STEP = _table(4)
-_NEEDS_MAC = bytearray(256)
-for _t in MAC_REQUIRED:
-    _NEEDS_MAC[_t] = 1
+_MAC_EXEMPT = bytearray(256)
+for _t in MAC_EXEMPT:
+    _MAC_EXEMPT[_t] = 1
 
 
 def payload_length_ok(msg_type, length):
@@ -241,6 +242,9 @@ class Connection:
         self.frames_in_session = 0
         self._session = bytearray(4)
         self.session_known = False
+        self._retired = bytearray(4 * RETIRED_SESSIONS)
+        self._retired_used = bytearray(RETIRED_SESSIONS)
+        self._retired_next = 0
         if role == ROLE_DEVICE:
             self.set_session(session)
 
@@ -279,7 +283,11 @@ class Connection:
         return s[0] | s[1] << 8 | s[2] << 16 | s[3] << 24
 
     def session_rollover_due(self):
-        """Device: True when a new session nonce should be chosen (before seq could wrap)."""
+        """Device: True when a new session nonce should be chosen.
+
+        Counts frames sent and accepted in this session, so neither side's
+        16-bit sequence can come round onto frames recorded earlier in it.
+        """
         return self.frames_in_session >= SESSION_ROLLOVER_FRAMES
 
     def _reset_replay(self):
@@ -418,7 +426,7 @@ class Connection:
             if self._key is None or not self._key.verify(buf, 0, end, end):
                 self._drop(ERR_MAC)
                 return
-        elif self._key is not None and (self.role == ROLE_GROUND or _NEEDS_MAC[t]):
+        elif self._key is not None and not _MAC_EXEMPT[t]:
             self._drop(ERR_MAC)
             return
         # session
@@ -426,10 +434,15 @@ class Connection:
         same = buf[4] == s[0] and buf[5] == s[1] and buf[6] == s[2] and buf[7] == s[3]
         new_session = False
         if not same or not self.session_known:
-            if self.role == ROLE_DEVICE:
+            if self.role == ROLE_DEVICE or self._is_retired(buf):
                 self._drop(ERR_SESSION)
                 return
-            # The ground follows the device: a new nonce means the device rebooted.
+            # The ground follows the device: a new nonce means the device
+            # rebooted (or rolled its session over). An unauthenticated frame
+            # on a keyed link never gets this far, except ABORT, which only
+            # the device receives.
+            if self.session_known:
+                self._retire_session()
             s[0] = buf[4]
             s[1] = buf[5]
             s[2] = buf[6]
@@ -441,7 +454,10 @@ class Connection:
         # sequence (replay)
         seq = buf[2] | buf[3] << 8
         kind = FRAME
-        if not self._accept_seq(seq):
+        # An unauthenticated ABORT on a keyed link is acted on but never moves
+        # the replay window: a forger could otherwise lock the sender out.
+        windowed = has_mac or self._key is None
+        if windowed and not self._accept_seq(seq):
             if vf & FLAG_RETRANSMIT and self.replies.has(seq):
                 kind = DUPLICATE
                 self.stats.duplicates += 1
@@ -458,6 +474,24 @@ class Connection:
         self._ready += 1
         self.stats.frames_ok += 1
         self.last_error = ERR_NONE
+
+    def _is_retired(self, buf):
+        r = self._retired
+        for i in range(0, 4 * RETIRED_SESSIONS, 4):
+            if r[i] == buf[4] and r[i + 1] == buf[5] and r[i + 2] == buf[6] and r[i + 3] == buf[7]:
+                return self._retired_used[i >> 2] == 1
+        return False
+
+    def _retire_session(self):
+        i = 4 * self._retired_next
+        s = self._session
+        r = self._retired
+        r[i] = s[0]
+        r[i + 1] = s[1]
+        r[i + 2] = s[2]
+        r[i + 3] = s[3]
+        self._retired_used[self._retired_next] = 1
+        self._retired_next = (self._retired_next + 1) % RETIRED_SESSIONS
 
     def _accept_seq(self, seq):
         """Advance the replay window for `seq`; False if it was seen or is too old."""
@@ -543,6 +577,7 @@ class Connection:
         n = cobs.encode_into(tx, end, self.out, 0)
         self.last_tx_seq = seq
         self.stats.frames_out += 1
+        self.frames_in_session += 1  # either side's sequence must not wrap in one session
         return n
 
     def send(self, message, flags=0, seq=-1):

@@ -111,9 +111,15 @@ MESSAGE_TABLE = (
     (TELEMETRY, TO_GROUND, 6 + 12, 6 + 12 * 18, 12),
 )
 
-# Commands that change what the pad can do: when the device holds a key they
-# must carry a valid MAC. ABORT is deliberately absent: anyone in range may
-# make the pad safe, and it can do nothing else.
+# A keyed receiver requires a valid MAC on every frame except these. ABORT is
+# exempt so that anyone in range can make the pad safe, which is all it can
+# do; an unauthenticated ABORT never touches the replay window, so it cannot
+# be used to lock the real sender out.
+MAC_EXEMPT = (ABORT,)
+
+# The commands the safety case names as needing a MAC when the device is keyed
+# (ARM, FIRE, DISARM, config, key change, ERASE). Every one of them is covered
+# by the rule above; the list is kept for documentation and tests.
 MAC_REQUIRED = (ARM, ARM_REFRESH, FIRE, DISARM, FLIGHT_ERASE, CONFIG_SET, SET_KEY)
 
 # --- NAK reasons -------------------------------------------------------------------
@@ -247,3 +253,6 @@ MAX_RESENDS = const(3)
 # The device starts a new session before the 16-bit sequence space could wrap
 # onto frames an eavesdropper recorded earlier in the same session.
 SESSION_ROLLOVER_FRAMES = const(16384)
+# Session nonces the ground has left behind and will never return to, so a
+# recorded frame from an earlier boot cannot drag it back to a dead session.
+RETIRED_SESSIONS = const(8)

@@ -63,7 +63,12 @@ class Message:
             raise RemoteProtocolError(
                 "%s payload is %d bytes, expected %d" % (cls.__name__, length, size)
             )
-        return cls(*struct.unpack_from(cls.FMT, buf, off))
+        msg = cls(*struct.unpack_from(cls.FMT, buf, off))
+        msg.check()
+        return msg
+
+    def check(self):
+        """Raise RemoteProtocolError if a decoded field holds an impossible value."""
 
     def as_dict(self):
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -254,6 +259,10 @@ class IgniterResult(Message):
     FMT = "<HBBHH"
     FIELDS = ("re_seq", "channel", "continuity", "resistance_mohm", "sense_current_ua")
 
+    def check(self):
+        if self.continuity >= len(C.CONT_NAMES):
+            raise RemoteProtocolError("IGNITER_RESULT has invalid continuity %d" % self.continuity)
+
 
 class FlightInfo(_BytesDefault):
     """One flight in the list; count is the number of flights (index < count).
@@ -342,8 +351,12 @@ class Status(Message):
             if ch.continuity >= len(C.CONT_NAMES) or ch.fire_result >= len(C.FIRE_RESULT_NAMES):
                 raise RemoteProtocolError("STATUS channel %d has invalid codes" % i)
             channels.append(ch)
-        if head[1] >= len(C.STATE_NAMES):
-            raise RemoteProtocolError("STATUS has invalid state %d" % head[1])
+        if (
+            head[1] >= len(C.STATE_NAMES)
+            or head[2] >= len(C.SAFE_REASON_NAMES)
+            or head[5] >= len(C.FLIGHT_STATE_NAMES)
+        ):
+            raise RemoteProtocolError("STATUS has an invalid state, safe reason or flight state")
         return cls(*(head[:-1] + (channels,)))
 
 

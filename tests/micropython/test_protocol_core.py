@@ -349,23 +349,58 @@ def test_header_checks_are_final():
     assert f is not None and M.decode(f) == M.Arm(1, 0)
 
 
-def test_keyed_device_requires_mac_on_critical_commands_only():
+def test_keyed_device_requires_mac_on_everything_but_abort():
     dev = Connection(ROLE_DEVICE, session=SESSION, key=KEY)
     seq = 1
-    for cls_msg in (M.Arm(1, 0), M.Fire.for_channels(b"abcd", 1), M.Disarm(), M.SetKey(KEY),
-                    M.ConfigSet(1, 2), M.FlightErase(1, C.ERASE_CONFIRM), M.ArmRefresh(b"abcd")):
-        dev.receive_data(_raw_frame(0x10, cls_msg.TYPE, seq, SESSION, cls_msg.pack()))
+    unauthenticated = [M.Arm(1, 0), M.Fire.for_channels(b"abcd", 1), M.Disarm(), M.SetKey(KEY),
+                       M.ConfigSet(1, 2), M.FlightErase(1, C.ERASE_CONFIRM), M.ArmRefresh(b"abcd"),
+                       M.GetStatus(), M.Heartbeat(0, 0, 0), M.GetDeviceInfo()]
+    for msg in unauthenticated:
+        dev.receive_data(_raw_frame(0x10, msg.TYPE, seq, SESSION, msg.pack()))
         assert dev.next_event() is None
         assert dev.last_error == ERR_MAC
         seq += 1
-    for ok_msg in (M.Abort(), M.GetStatus(), M.Heartbeat(0, 0, 0)):
-        dev.receive_data(_raw_frame(0x10, ok_msg.TYPE, seq, SESSION, ok_msg.pack()))
-        f = dev.next_event()
-        assert f is not None and M.decode(f) == ok_msg
-        seq += 1
+    for t in C.MAC_REQUIRED:
+        assert t not in C.MAC_EXEMPT
+    dev.receive_data(_raw_frame(0x10, C.ABORT, seq, SESSION, b""))
+    f = dev.next_event()
+    assert f is not None and f.msg_type == C.ABORT and not f.authenticated
     # a wrong key is a bad MAC
     dev.receive_data(_raw_frame(0x12, C.ARM, seq, SESSION, b"\x01\x00", mac_key=bytes(32)))
     assert dev.next_event() is None and dev.last_error == ERR_MAC
+
+
+def test_unauthenticated_abort_cannot_lock_out_the_keyed_sender():
+    dev, gnd = pair(KEY)
+    gnd.next_seq = 100
+    dev.receive_data(gnd.send(M.GetStatus()))
+    assert dev.next_event() is not None
+    # a forger sends ABORTs far ahead in the sequence space, and replays them
+    for _ in range(2):
+        dev.receive_data(_raw_frame(0x10, C.ABORT, 30000, SESSION, b""))
+        f = dev.next_event()
+        assert f is not None and f.msg_type == C.ABORT
+    assert dev.last_rx_seq == 100
+    dev.receive_data(gnd.send(M.Disarm()))  # seq 101: the real ground is not locked out
+    f = dev.next_event()
+    assert f is not None and f.msg_type == C.DISARM and f.authenticated
+
+
+def test_keyed_ground_cannot_be_dragged_back_to_an_old_session():
+    old_dev = Connection(ROLE_DEVICE, session=SESSION, key=KEY)
+    gnd = Connection(ROLE_GROUND, key=KEY)
+    recorded = old_dev.send(M.Status(re_seq=1, state=C.STATE_SAFE))
+    gnd.receive_data(recorded)
+    assert gnd.next_event().new_session
+    new_dev = Connection(ROLE_DEVICE, session=SESSION + 99, key=KEY)  # the board rebooted
+    gnd.receive_data(new_dev.send(M.Heartbeat(C.STATE_ARMED, 0, 0)))
+    assert gnd.next_event().new_session and gnd.session == SESSION + 99
+    gnd.receive_data(recorded)  # an attacker replays the old-session frame
+    assert gnd.next_event() is None and gnd.last_error == ERR_SESSION
+    assert gnd.session == SESSION + 99
+    gnd.receive_data(new_dev.send(M.Heartbeat(C.STATE_ARMED, 0, 0)))
+    f = gnd.next_event()
+    assert f is not None and not f.new_session
 
 
 def test_keyed_ground_requires_mac_on_every_device_frame():
@@ -484,6 +519,13 @@ def test_local_errors_for_rule_breaking_callers():
     assert_raises(LocalProtocolError, fresh.send, M.GetStatus())  # session unknown
     assert_raises(LocalProtocolError, Connection, 5)
     assert_raises(ValueError, MacKey, b"short")
+
+
+def test_session_rollover_counts_frames_sent_as_well_as_received():
+    dev = Connection(ROLE_DEVICE, session=SESSION)
+    for _ in range(C.SESSION_ROLLOVER_FRAMES):
+        dev.send(M.Heartbeat(0, 0, 0))
+    assert dev.session_rollover_due()
 
 
 def test_session_rollover_is_due_before_the_sequence_space_wraps():
