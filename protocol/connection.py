@@ -20,13 +20,17 @@ hashlib objects are created per frame).
 """
 
 from protocol import cobs
-from protocol.compat import const, copy_into
+from protocol.compat import (
+    COBS_TOO_LONG,
+    cobs_decode_frame,
+    const,
+    copy_into,
+)
 from protocol.constants import (
     CRC_LEN,
     FLAG_FROM_DEVICE,
     FLAG_MAC,
     FLAG_RETRANSMIT,
-    FLAGS_RESERVED,
     HEADER_LEN,
     MAC_EXEMPT,
     MAC_LEN,
@@ -91,6 +95,13 @@ def _table(column):
         t[row[0]] = row[column]
     return t
 
+
+# The longest COBS-encoded frame, without its delimiter.
+_MAX_ENCODED_BODY = const(263)  # MAX_ENCODED - 1
+
+# Decoded frame size for a payload of length 0, without and with a MAC.
+_OVERHEAD = const(13)  # HEADER_LEN + CRC_LEN
+_OVERHEAD_MAC = const(29)  # HEADER_LEN + MAC_LEN + CRC_LEN
 
 # Per-type lookups indexed by the type byte (zero = unknown type).
 _DIRECTION = _table(1)
@@ -213,13 +224,13 @@ class Connection:
             raise LocalProtocolError("need at least 2 frame slots")
         self.role = role
         if role == ROLE_DEVICE:
-            self._rx_dir_flag = 0
             self._tx_dir_flag = FLAG_FROM_DEVICE
+            self._rx_header = PROTOCOL_VERSION << 4
             self._rx_direction = TO_DEVICE
             self._tx_direction = TO_GROUND
         else:
-            self._rx_dir_flag = FLAG_FROM_DEVICE
             self._tx_dir_flag = 0
+            self._rx_header = (PROTOCOL_VERSION << 4) | FLAG_FROM_DEVICE
             self._rx_direction = TO_GROUND
             self._tx_direction = TO_DEVICE
         self._key = None
@@ -233,7 +244,13 @@ class Connection:
         self._ready = 0  # frames waiting for next_event()
         self._held = 0  # 1 while the frame last returned may still be read
         self._scratch = bytearray(4)
-        self._reset_decoder()
+        self._w = 0  # the slot being written: always (_r + _ready) % slots
+        self._wbuf = self._bufs[0]
+        # The raw bytes of a frame split across receive_data() calls, bounded:
+        # a longer frame is dropped, not buffered.
+        self._raw = bytearray(_MAX_ENCODED_BODY)
+        self._raw_n = 0
+        self._discard = False
 
         # Replay window: newest accepted sequence and which recent ones were seen.
         self._window_seq = [0] * REPLAY_WINDOW
@@ -298,15 +315,6 @@ class Connection:
             used[i] = 0
 
     # --- receiving ------------------------------------------------------------------
-    def _reset_decoder(self):
-        self._w = (self._r + self._ready) % self._nslots
-        self._wbuf = self._bufs[self._w]
-        self._acc = 0  # decoded bytes in the current slot
-        self._left = 0  # data bytes still due in the current COBS block
-        self._pending_zero = False  # a zero is implied before the next block
-        self._started = False  # any byte of the current frame seen
-        self._discard = False  # skipping an oversize frame up to its delimiter
-
     def _drop(self, error):
         self.last_error = error
         if error == ERR_COBS:
@@ -328,69 +336,72 @@ class Connection:
         else:
             self.stats.replays += 1
 
-    def receive_data(self, data, end=-1):
-        """Feed bytes (bytes or bytearray; data[0:end] when end >= 0).
+    def receive_data(self, data, end=-1, start=0):
+        """Feed data[start:end] (bytes or bytearray; end < 0 means len(data)).
 
         Returns how many bytes were taken. That is all of them unless every
         frame slot holds a frame not yet read: then call next_event() and feed
-        the rest again. Bytes of a failed frame are never rescanned: decoding
-        resumes at the next 0x00.
+        the rest again (pass start= to avoid a copy). Bytes of a failed frame
+        are never rescanned: decoding resumes at the next 0x00.
         """
         n = len(data) if end < 0 else end
-        i = 0
+        i = start
         while i < n:
             if self._ready + self._held >= self._nslots:
                 break
             if self._discard:
+                # skipping an oversize frame up to its delimiter
                 z = data.find(_ZERO, i, n)
                 if z < 0:
-                    return n
+                    return n - start
+                self._discard = False
                 i = z + 1
-                self._reset_decoder()
                 continue
-            if self._left == 0:
-                b = data[i]
-                i += 1
-                if b == 0:
-                    if self._started:
-                        self._finish_frame()
-                    self._reset_decoder()
-                    continue
-                self._started = True
-                if self._pending_zero:
-                    if self._acc >= MAX_FRAME:
-                        self._discard = True
-                        self._drop(ERR_OVERSIZE)
-                        continue
-                    self._wbuf[self._acc] = 0
-                    self._acc += 1
-                self._pending_zero = b != 0xFF
-                self._left = b - 1
-                continue
-            k = self._left
-            if k > n - i:
-                k = n - i
-            z = data.find(_ZERO, i, i + k)
-            if z >= 0:
-                # A delimiter inside a block: this frame is truncated, and the
-                # delimiter starts the next one.
-                self._drop(ERR_COBS)
-                i = z + 1
-                self._reset_decoder()
-                continue
-            if self._acc + k > MAX_FRAME:
-                self._discard = True
+            z = data.find(_ZERO, i, n)
+            if z < 0:
+                # The frame goes on in a later call: keep its raw bytes.
+                self._keep_partial(data, i, n)
+                return n - start
+            if self._raw_n:
+                # The end of a frame that began in an earlier call.
+                if self._keep_partial(data, i, z):
+                    m = cobs_decode_frame(self._wbuf, self._raw, 0, self._raw_n)
+                    self._raw_n = 0
+                    self._check_decoded(m)
+                else:
+                    self._discard = False  # the delimiter ends the oversize frame
+            elif z == i:
+                pass  # an empty frame: nothing between two delimiters
+            elif z - i > _MAX_ENCODED_BODY:
                 self._drop(ERR_OVERSIZE)
-                continue
-            copy_into(self._wbuf, self._acc, data, i, k)
-            self._acc += k
-            i += k
-            self._left -= k
-        return i
+            else:
+                self._check_decoded(cobs_decode_frame(self._wbuf, data, i, z))
+            i = z + 1
+        return i - start
 
-    def _finish_frame(self):
+    def _keep_partial(self, data, i, j):
+        """Append data[i:j] to the partial frame; False (and drop it) if it grows too long."""
+        k = j - i
+        if self._raw_n + k > _MAX_ENCODED_BODY:
+            self._raw_n = 0
+            self._discard = True
+            self._drop(ERR_OVERSIZE)
+            return False
+        copy_into(self._raw, self._raw_n, data, i, k)
+        self._raw_n += k
+        return True
+
+    def _check_decoded(self, m):
+        if m >= 0:
+            self._finish_frame(m)
+        elif m == COBS_TOO_LONG:
+            self._drop(ERR_OVERSIZE)
+        else:
+            self._drop(ERR_COBS)
+
+    def _finish_frame(self, n):
+        """Check the decoded frame of n bytes in the write slot; queue it if it passes."""
         buf = self._wbuf
-        n = self._acc
         # length
         if n < MIN_FRAME:
             self._drop(ERR_LENGTH)
@@ -399,48 +410,48 @@ class Connection:
         if not crc32_matches(buf, 0, n - CRC_LEN, self._scratch):
             self._drop(ERR_CRC)
             return
-        # version / flags / direction
+        # version / flags / direction: version nibble, reserved bit and
+        # direction bit in one comparison
         vf = buf[0]
-        if (
-            vf >> 4 != PROTOCOL_VERSION
-            or vf & FLAGS_RESERVED
-            or (vf & FLAG_FROM_DEVICE) != self._rx_dir_flag
-        ):
+        if vf & 0xFC != self._rx_header:
             self._drop(ERR_HEADER)
             return
         # length against type
         t = buf[1]
         plen = buf[8]
         has_mac = vf & FLAG_MAC
-        mac_len = MAC_LEN if has_mac else 0
+        mn = _MIN_LEN[t]
         if (
-            HEADER_LEN + plen + mac_len + CRC_LEN != n
+            n != (_OVERHEAD_MAC if has_mac else _OVERHEAD) + plen
             or not (_DIRECTION[t] & self._rx_direction)
-            or not payload_length_ok(t, plen)
+            or plen < mn
+            or plen > _MAX_LEN[t]
+            or (plen - mn) % _STEP[t]
         ):
             self._drop(ERR_TYPE)
             return
         # MAC
-        end = HEADER_LEN + plen
+        key = self._key
         if has_mac:
-            if self._key is None or not self._key.verify(buf, 0, end, end):
+            end = HEADER_LEN + plen
+            if key is None or not key.verify(buf, 0, end, end):
                 self._drop(ERR_MAC)
                 return
-        elif self._key is not None and not _MAC_EXEMPT[t]:
+        elif key is not None and not _MAC_EXEMPT[t]:
             self._drop(ERR_MAC)
             return
         # session
         s = self._session
-        same = buf[4] == s[0] and buf[5] == s[1] and buf[6] == s[2] and buf[7] == s[3]
         new_session = False
-        if not same or not self.session_known:
+        if not (
+            buf[4] == s[0] and buf[5] == s[1] and buf[6] == s[2] and buf[7] == s[3]
+        ) or not self.session_known:
             if self.role == ROLE_DEVICE or self._is_retired(buf):
                 self._drop(ERR_SESSION)
                 return
             # The ground follows the device: a new nonce means the device
-            # rebooted (or rolled its session over). An unauthenticated frame
-            # on a keyed link never gets this far, except ABORT, which only
-            # the device receives.
+            # rebooted (or rolled its session over). On a keyed link only an
+            # authenticated frame gets this far.
             if self.session_known:
                 self._retire_session()
             s[0] = buf[4]
@@ -451,20 +462,29 @@ class Connection:
             self._reset_replay()
             self.stats.session_changes += 1
             new_session = True
-        # sequence (replay)
+        # sequence (replay). An unauthenticated ABORT on a keyed link is acted
+        # on but never moves the window: a forger could otherwise lock the
+        # real sender out.
         seq = buf[2] | buf[3] << 8
         kind = FRAME
-        # An unauthenticated ABORT on a keyed link is acted on but never moves
-        # the replay window: a forger could otherwise lock the sender out.
-        windowed = has_mac or self._key is None
-        if windowed and not self._accept_seq(seq):
-            if vf & FLAG_RETRANSMIT and self.replies.has(seq):
-                kind = DUPLICATE
-                self.stats.duplicates += 1
-            else:
-                self._drop(ERR_REPLAY)
-                return
-        f = self._frames[self._w]
+        if has_mac or key is None:
+            last = self.last_rx_seq
+            if last >= 0 and seq == (last + 1) & 0xFFFF:
+                # in order, the common case
+                slot = seq & _WINDOW_MASK
+                self._window_seq[slot] = seq
+                self._window_used[slot] = 1
+                self.last_rx_seq = seq
+                self.frames_in_session += 1
+            elif not self._accept_seq(seq):
+                if vf & FLAG_RETRANSMIT and self.replies.has(seq):
+                    kind = DUPLICATE
+                    self.stats.duplicates += 1
+                else:
+                    self._drop(ERR_REPLAY)
+                    return
+        w = self._w
+        f = self._frames[w]
         f.kind = kind
         f.msg_type = t
         f.flags = vf & 0x0F
@@ -472,6 +492,11 @@ class Connection:
         f.length = plen
         f.new_session = new_session
         self._ready += 1
+        w += 1
+        if w == self._nslots:
+            w = 0
+        self._w = w
+        self._wbuf = self._bufs[w]
         self.stats.frames_ok += 1
         self.last_error = ERR_NONE
 

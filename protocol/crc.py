@@ -53,16 +53,27 @@ else:
         struct.pack_into("<I", dst, dst_off, binascii.crc32(memoryview(src)[start:end]))
 
 
-def crc32_matches(buf, start, end, scratch):
-    """True when buf[end:end+4] holds the CRC-32 of buf[start:end].
+if IS_MICROPYTHON:
 
-    `scratch` is a caller-owned bytearray of at least 4 bytes, so the check
-    allocates nothing on the board.
-    """
-    crc32_into(buf, start, end, scratch, 0)
-    return (
-        scratch[0] == buf[end]
-        and scratch[1] == buf[end + 1]
-        and scratch[2] == buf[end + 2]
-        and scratch[3] == buf[end + 3]
-    )
+    def crc32_matches(buf, start, end, scratch):
+        """True when buf[end:end+4] holds the CRC-32 of buf[start:end].
+
+        `scratch` is a caller-owned bytearray of at least 4 bytes, so the check
+        allocates nothing on the board.
+        """
+        crc32_into(buf, start, end, scratch, 0)
+        return (
+            scratch[0] == buf[end]
+            and scratch[1] == buf[end + 1]
+            and scratch[2] == buf[end + 2]
+            and scratch[3] == buf[end + 3]
+        )
+
+else:
+    # CRC-32 run over data followed by its own little-endian CRC always ends
+    # at this constant, so the check is one C call.
+    _RESIDUE = 0x2144DF1C
+
+    def crc32_matches(buf, start, end, scratch):
+        """True when buf[end:end+4] holds the CRC-32 of buf[start:end]."""
+        return binascii.crc32(memoryview(buf)[start : end + 4]) == _RESIDUE

@@ -122,3 +122,19 @@ def test_frames_under_another_key_are_rejected(good_key, other_key):
     dev.receive_data(mallory.send(M.Arm(1, 0)))
     assert dev.next_event() is None
     assert dev.stats.mac_errors == 1
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.binary(max_size=400).map(lambda b: cobs.encode(b)[:-1]), st.binary(min_size=1, max_size=300).map(lambda b: b.replace(b"\x00", b"\x01"))))
+def test_board_cobs_decoder_agrees_with_the_c_codec(encoded):
+    """The board's block walk and CPython's C codec: same bytes, same verdicts."""
+    from protocol import compat
+
+    assert compat.cobs_decode_frame is not compat._cobs_decode_frame_walk, "C codec not in use"
+    for cap in (len(encoded) + 2, 261, 16):
+        walk_dst, c_dst = bytearray(cap), bytearray(cap)
+        walk = compat._cobs_decode_frame_walk(walk_dst, encoded, 0, len(encoded))
+        fast = compat.cobs_decode_frame(c_dst, encoded, 0, len(encoded))
+        assert walk == fast
+        if walk >= 0:
+            assert walk_dst[:walk] == c_dst[:walk]
