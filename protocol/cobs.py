@@ -1,9 +1,9 @@
 """Consistent Overhead Byte Stuffing, 0x00-delimited, encoder side and reference codec.
 
-The receiver's incremental decoder lives in protocol.connection, where it
-decodes straight into a frame slot as bytes arrive. `encode_into` is the
-zero-allocation encoder both sides use; `encode`/`decode` are whole-buffer
-reference helpers for tests and third-party tools.
+The receiver decodes each frame in one call into a frame slot
+(protocol.connection with protocol.compat.cobs_decode_frame). `encode_into`
+is the zero-allocation encoder both sides use; `encode`/`decode` are
+whole-buffer reference helpers for tests and third-party tools.
 """
 
 from protocol.compat import copy_into
