@@ -15,7 +15,8 @@ import pytest
 MP_DIR = pathlib.Path(__file__).parent / "micropython"
 sys.path.insert(0, str(MP_DIR))
 
-MODULES = sorted(p.stem for p in MP_DIR.glob("test_protocol_*.py"))
+SHARED = ("test_protocol_*.py", "test_controller*.py")
+MODULES = sorted(p.stem for pattern in SHARED for p in MP_DIR.glob(pattern))
 
 
 def _cases():

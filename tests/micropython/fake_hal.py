@@ -1,0 +1,81 @@
+"""An in-memory HAL for tests: records every fire-output edge with its time.
+
+Allocation-free in the methods the controller calls, so heap-lock tests
+measure the controller, not the fake. Runs on CPython and MicroPython.
+"""
+
+from firmware.hal import KEY_ON
+
+MAX_EDGES = 4096
+
+
+class FakeHal:
+    def __init__(self, channels=2, key=KEY_ON, raw=198):
+        self.channels = channels
+        self.now = 0
+        self.key = key
+        self.level = bytearray(channels)  # what the outputs are driven to
+        self.stuck = bytearray(channels)  # 1: the output reads back on whatever it is driven to
+        self.raw = [raw] * channels  # continuity ADC reading per channel (198 ~ 1.0 ohm)
+        self.buzzing = False
+        self.led_on = False
+        self.edge_t = [0] * MAX_EDGES
+        self.edge_ch = bytearray(MAX_EDGES)
+        self.edge_on = bytearray(MAX_EDGES)
+        self.n_edges = 0
+        self.fire_calls = 0
+        self._seed = 12345
+
+    # --- the HAL contract ---------------------------------------------------------------
+    def fire(self, channel, on):
+        self.fire_calls += 1
+        v = 1 if on else 0
+        if self.level[channel] != v:
+            self.level[channel] = v
+            i = self.n_edges
+            self.edge_t[i] = self.now
+            self.edge_ch[i] = channel
+            self.edge_on[i] = v
+            self.n_edges = i + 1
+
+    def fire_readback(self, channel):
+        return bool(self.level[channel] or self.stuck[channel])
+
+    def continuity_raw(self, channel):
+        return self.raw[channel]
+
+    def arm_key(self):
+        return self.key
+
+    def battery_mv(self):
+        return 8000
+
+    def buzzer(self, on):
+        self.buzzing = on
+
+    def led(self, on):
+        self.led_on = on
+
+    def pressure_pa(self):
+        return -1
+
+    def ticks_ms(self):
+        return self.now
+
+    def entropy_into(self, buf):
+        s = self._seed
+        for i in range(len(buf)):
+            s = (s * 1103515245 + 12345) & 0x3FFFFFFF
+            buf[i] = (s >> 16) & 0xFF
+        self._seed = s
+
+    # --- for the tests -----------------------------------------------------------------------
+    def edges(self):
+        """[(time_ms, channel, on)] in order (allocates; call outside heap-locked regions)."""
+        return [(self.edge_t[i], self.edge_ch[i], self.edge_on[i]) for i in range(self.n_edges)]
+
+    def any_on(self):
+        for v in self.level:
+            if v:
+                return True
+        return False
