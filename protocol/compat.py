@@ -51,22 +51,25 @@ def _cobs_decode_frame_walk(dst, src, start, end):
     cap = len(dst)
     d = 0
     i = start
+    too_long = False  # keep walking: a malformed frame is malformed, however long
     while i < end:
         c = src[i]
         if i + c > end:
             return COBS_MALFORMED
         k = c - 1
         if d + k > cap:
-            return COBS_TOO_LONG
-        copy_into(dst, d, src, i + 1, k)
+            too_long = True
+        elif not too_long:
+            copy_into(dst, d, src, i + 1, k)
         d += k
         i += c
         if c != 0xFF and i < end:
             if d >= cap:
-                return COBS_TOO_LONG
-            dst[d] = 0  # the zero this block's code byte stood for
+                too_long = True
+            elif not too_long:
+                dst[d] = 0  # the zero this block's code byte stood for
             d += 1
-    return d
+    return COBS_TOO_LONG if too_long else d
 
 
 cobs_decode_frame = _cobs_decode_frame_walk
