@@ -25,6 +25,18 @@ class FakeHal:
         self.n_edges = 0
         self.fire_calls = 0
         self._seed = 12345
+        self.adc_full_scale = 65535
+        self.sense_resistor_ohm = 330
+        self.sense_supply_mv = 3300
+        self.board_name = "fake-2ch"
+        self.wired = True
+        # the serial port: bytes from the ground waiting to be read, bytes the device wrote
+        self.rx_buf = bytearray(8192)
+        self.rx_head = 0
+        self.rx_tail = 0
+        self.tx_buf = bytearray(65536)
+        self.tx_n = 0
+        self.write_limit = 1 << 30  # bytes the port accepts per write (a slow line accepts fewer)
 
     # --- the HAL contract ---------------------------------------------------------------
     def fire(self, channel, on):
@@ -62,6 +74,32 @@ class FakeHal:
     def ticks_ms(self):
         return self.now
 
+    def serial_read_into(self, buf):
+        n = self.rx_tail - self.rx_head
+        if n > len(buf):
+            n = len(buf)
+        src = self.rx_buf
+        h = self.rx_head
+        for i in range(n):
+            buf[i] = src[h + i]
+        self.rx_head = h + n
+        if self.rx_head == self.rx_tail:
+            self.rx_head = self.rx_tail = 0
+        return n
+
+    def serial_write(self, buf, n):
+        if n > self.write_limit:
+            n = self.write_limit
+        dst = self.tx_buf
+        t = self.tx_n
+        for i in range(n):
+            dst[t + i] = buf[i]
+        self.tx_n = t + n
+        return n
+
+    def serial_is_wired(self):
+        return self.wired
+
     def entropy_into(self, buf):
         s = self._seed
         for i in range(len(buf)):
@@ -70,6 +108,21 @@ class FakeHal:
         self._seed = s
 
     # --- for the tests -----------------------------------------------------------------------
+    def inject(self, data, n=-1):
+        """Bytes arriving from the ground (allocation-free)."""
+        if n < 0:
+            n = len(data)
+        t = self.rx_tail
+        for i in range(n):
+            self.rx_buf[t + i] = data[i]
+        self.rx_tail = t + n
+
+    def take_output(self):
+        """Everything the device wrote since the last call (allocates)."""
+        out = bytes(self.tx_buf[: self.tx_n])
+        self.tx_n = 0
+        return out
+
     def edges(self):
         """[(time_ms, channel, on)] in order (allocates; call outside heap-locked regions)."""
         return [(self.edge_t[i], self.edge_ch[i], self.edge_on[i]) for i in range(self.n_edges)]

@@ -1,0 +1,376 @@
+"""The firmware app: serial in -> protocol -> controller -> serial out.
+
+One loop, one job per step: read what the port has, dispatch every verified
+frame, tick the controller, send heartbeats and status, and write out what
+is queued. `step(now_ms)` is the whole loop body, so tests drive it with a
+simulated clock; `run()` is the asyncio loop around it on the board.
+
+The controller is never delayed by output: replies and heartbeats go into a
+bounded output queue that is drained as fast as the port accepts; when the
+queue is full, telemetry (and only telemetry) is dropped.
+"""
+
+import struct
+
+from firmware import FIRMWARE_VERSION
+from firmware.continuity import Continuity
+from firmware.controller import OK, Controller
+from protocol import DUPLICATE, ROLE_DEVICE, Connection
+from protocol import constants as C
+from protocol.compat import const, copy_into
+from protocol.ticks import ticks_add, ticks_diff
+
+TICK_MS = const(10)
+HEARTBEAT_MS = const(500)
+STATUS_MS = const(500)
+OUT_QUEUE_BYTES = const(2048)
+UNSOLICITED = const(0xFFFF)  # re_seq of a STATUS nobody asked for
+KEY_FILE = "key.bin"
+
+# CONFIG keys: (min, max); the safety limits are the upper bounds.
+CONFIG_LIMITS = {
+    C.CFG_ARM_LAPSE_MS: (1000, 10000),
+    C.CFG_FIRE_PULSE_MS: (50, 250),
+    C.CFG_FIRE_CAP_MS: (250, 3000),
+    C.CFG_LINK_LOSS_MS: (250, 1000),
+}
+
+
+class OutQueue:
+    """A bounded byte queue in front of the serial port (allocated once)."""
+
+    def __init__(self, size):
+        self.buf = bytearray(size)
+        self.head = 0  # next byte to write out
+        self.tail = 0  # end of queued bytes
+        self.dropped = 0  # frames dropped because the queue was full
+
+    def room(self):
+        return len(self.buf) - (self.tail - self.head)
+
+    def put(self, src, n):
+        """Queue src[0:n]; False (nothing queued) if it does not fit."""
+        if self.tail + n > len(self.buf):
+            # compact: move the unsent bytes to the front
+            left = self.tail - self.head
+            copy_into(self.buf, 0, self.buf, self.head, left)
+            self.head = 0
+            self.tail = left
+            if n > len(self.buf) - left:
+                self.dropped += 1
+                return False
+        copy_into(self.buf, self.tail, src, 0, n)
+        self.tail += n
+        return True
+
+    def flush(self, hal):
+        """Write as much as the port takes now; never waits."""
+        if self.head == self.tail:
+            return
+        if self.head == 0:
+            sent = hal.serial_write(self.buf, self.tail)
+        else:
+            # the port takes a whole buffer from its start: shift the rest down first
+            left = self.tail - self.head
+            copy_into(self.buf, 0, self.buf, self.head, left)
+            self.head = 0
+            self.tail = left
+            sent = hal.serial_write(self.buf, left)
+        self.head += sent
+        if self.head == self.tail:
+            self.head = 0
+            self.tail = 0
+
+
+class App:
+    def __init__(self, hal, storage=None):
+        self.hal = hal
+        self.storage = storage  # object with read_key() / write_key(key), or None
+        now = hal.ticks_ms()
+        self.continuity = Continuity(hal.channels, hal.adc_full_scale, hal.sense_resistor_ohm)
+        self.controller = Controller(hal, self.continuity, now)
+        nonce = bytearray(4)
+        hal.entropy_into(nonce)
+        key = storage.read_key() if storage is not None else None
+        self.conn = Connection(
+            ROLE_DEVICE, session=struct.unpack("<I", nonce)[0], key=key, slots=4
+        )
+        self.rx = bytearray(64)
+        self.out = OutQueue(OUT_QUEUE_BYTES)
+        self._next_tick = now
+        self._next_heartbeat = now
+        self._next_status = ticks_add(now, STATUS_MS // 2)
+        self._pending_key = None
+
+    # --- the loop ------------------------------------------------------------------------------
+    def step(self, now_ms):
+        """One pass of the loop at `now_ms`. Allocates nothing on the FIRE path."""
+        self.poll_serial(now_ms)
+        if ticks_diff(now_ms, self._next_tick) >= 0:
+            self.controller.tick(now_ms)
+            self._next_tick = ticks_add(now_ms, TICK_MS)
+        if ticks_diff(now_ms, self._next_heartbeat) >= 0:
+            self.send_heartbeat()
+            self._next_heartbeat = ticks_add(now_ms, HEARTBEAT_MS)
+        if ticks_diff(now_ms, self._next_status) >= 0:
+            self.send_status(now_ms, UNSOLICITED)
+            self._next_status = ticks_add(now_ms, STATUS_MS)
+        self.out.flush(self.hal)
+
+    async def run(self):
+        import asyncio
+
+        hal = self.hal
+        while True:
+            self.step(hal.ticks_ms())
+            await asyncio.sleep_ms(1)
+
+    def poll_serial(self, now_ms):
+        hal = self.hal
+        conn = self.conn
+        while True:
+            n = hal.serial_read_into(self.rx)
+            if n <= 0:
+                return
+            pos = 0
+            while pos < n:
+                pos += conn.receive_data(self.rx, n, pos)
+                while True:
+                    frame = conn.next_event()
+                    if frame is None:
+                        break
+                    self.dispatch(frame, now_ms)
+
+    # --- sending ---------------------------------------------------------------------------------
+    def _queue(self, msg_type, length, reply_to=-1, droppable=False):
+        conn = self.conn
+        n = conn.encode(msg_type, length)
+        if reply_to >= 0:
+            conn.remember_reply(reply_to, n)
+        if not self.out.put(conn.out, n) and not droppable:
+            # never silently lose a reply: make room by dropping what is queued
+            self.out.head = self.out.tail = 0
+            self.out.dropped += 1
+            self.out.put(conn.out, n)
+
+    def _ack(self, seq, acked_type):
+        tx = self.conn.tx
+        p = C.PAYLOAD_OFFSET
+        tx[p] = seq & 0xFF
+        tx[p + 1] = seq >> 8
+        tx[p + 2] = acked_type
+        self._queue(C.ACK, 3, seq)
+
+    def _nak(self, seq, nak_type, reason):
+        tx = self.conn.tx
+        p = C.PAYLOAD_OFFSET
+        tx[p] = seq & 0xFF
+        tx[p + 1] = seq >> 8
+        tx[p + 2] = nak_type
+        tx[p + 3] = reason
+        self._queue(C.NAK, 4, seq)
+
+    def _flags(self):
+        f = 0
+        if self.controller.key_on:
+            f |= C.DEV_KEY_ON
+        if self.conn.keyed:
+            f |= C.DEV_KEYED
+        if self.controller.state == C.STATE_ARMED or self.controller.state == C.STATE_FIRING:
+            f |= C.DEV_BUZZER
+        return f
+
+    def send_heartbeat(self):
+        tx = self.conn.tx
+        p = C.PAYLOAD_OFFSET
+        last = self.conn.last_rx_seq
+        if last < 0:
+            last = 0xFFFF
+        tx[p] = self.controller.state
+        tx[p + 1] = self._flags()
+        tx[p + 2] = last & 0xFF
+        tx[p + 3] = last >> 8
+        self._queue(C.HEARTBEAT, 4, -1, True)
+
+    def send_status(self, now_ms, re_seq):
+        c = self.controller
+        cont = self.continuity
+        tx = self.conn.tx
+        p = C.PAYLOAD_OFFSET
+        struct.pack_into(
+            "<HBBBHBiIHB", tx, p, re_seq, c.state, c.safe_reason, self._flags(),
+            self.hal.battery_mv(), 0, 0, 0, c.arm_remaining_ms(now_ms), c.channels,
+        )
+        q = p + C.STATUS_BASE_LEN
+        for ch in range(c.channels):
+            tx[q] = cont.cls[ch]
+            tx[q + 1] = c.fire_result[ch]
+            r = cont.mohm[ch]
+            tx[q + 2] = r & 0xFF
+            tx[q + 3] = r >> 8
+            q += C.STATUS_CHANNEL_LEN
+        self._queue(C.STATUS, q - p, re_seq if re_seq != UNSOLICITED else -1, re_seq == UNSOLICITED)
+
+    # --- dispatch --------------------------------------------------------------------------------
+    def dispatch(self, frame, now_ms):
+        """Act on one verified frame from the ground."""
+        conn = self.conn
+        if frame.kind == DUPLICATE:
+            # a command we already ran: answer again from the cache, run nothing
+            buf, n = conn.cached_reply()
+            self.out.put(buf, n)
+            return
+        c = self.controller
+        if frame.authenticated or not conn.keyed:
+            # an unauthenticated ABORT on a keyed link must not keep the link alive
+            c.frame_received(now_ms)
+        t = frame.msg_type
+        seq = frame.seq
+        p = C.PAYLOAD_OFFSET
+        if t == C.FIRE:
+            r = c.fire(now_ms, frame.buf, p, frame.u8(4), frame.u8(5))
+            if r != OK:
+                self._nak(seq, t, r)
+        elif t == C.HEARTBEAT:
+            pass
+        elif t == C.ARM:
+            r = c.arm(now_ms, frame.u8(0), frame.u8(1))
+            if r != OK:
+                self._nak(seq, t, r)
+            else:
+                tx = conn.tx
+                tx[p] = seq & 0xFF
+                tx[p + 1] = seq >> 8
+                copy_into(tx, p + 2, c.token, 0, 4)
+                tx[p + 6] = c.armed_mask
+                lapse = c.arm_lapse_ms
+                tx[p + 7] = lapse & 0xFF
+                tx[p + 8] = lapse >> 8
+                self._queue(C.ARM_ACK, 9, seq)
+        elif t == C.ARM_REFRESH:
+            r = c.refresh(now_ms, frame.buf, p)
+            if r != OK:
+                self._nak(seq, t, r)
+            else:
+                self._ack(seq, t)
+        elif t == C.DISARM or t == C.ABORT:
+            r = c.disarm(now_ms) if t == C.DISARM else c.abort(now_ms)
+            if r != OK:
+                self._nak(seq, t, r)
+            else:
+                self._ack(seq, t)
+        elif t == C.GET_STATUS:
+            self.send_status(now_ms, seq)
+        else:
+            self._dispatch_slow(frame, t, seq, now_ms)
+
+    def _dispatch_slow(self, frame, t, seq, now_ms):
+        """Commands off the firing path: these may allocate."""
+        from protocol import messages as M
+
+        conn = self.conn
+        c = self.controller
+        reply = None
+        if t == C.GET_DEVICE_INFO:
+            reply = M.DeviceInfo(
+                seq, C.PROTOCOL_VERSION, FIRMWARE_VERSION[0], FIRMWARE_VERSION[1],
+                FIRMWARE_VERSION[2], c.channels, 0, self.hal.board_name.encode()[:16],
+                self._device_id(),
+            )
+        elif t == C.IGNITER_TEST:
+            ch = frame.u8(0)
+            if ch >= c.channels:
+                self._nak(seq, t, C.NAK_BAD_CHANNEL)
+                return
+            if c.state == C.STATE_FIRING:
+                self._nak(seq, t, C.NAK_BAD_STATE)
+                return
+            raw = self.hal.continuity_raw(ch)
+            cls = self.continuity.update(ch, raw)
+            reply = M.IgniterResult(seq, ch, cls, self.continuity.mohm[ch], self._sense_ua(raw))
+        elif t == C.FLIGHT_LIST:
+            reply = M.FlightInfo(seq, 0, 0, 0, 0, 0, 0, bytes(32), 0)  # no flights logged yet
+        elif t == C.FLIGHT_READ:
+            self._nak(seq, t, C.NAK_NO_SUCH_FLIGHT)
+            return
+        elif t == C.FLIGHT_ERASE:
+            confirm = bytes(frame.buf[C.PAYLOAD_OFFSET + 2 : C.PAYLOAD_OFFSET + 7])
+            if confirm != C.ERASE_CONFIRM:
+                self._nak(seq, t, C.NAK_NEED_CONFIRM)
+            elif c.state != C.STATE_SAFE:
+                self._nak(seq, t, C.NAK_BAD_STATE)
+            else:
+                self._ack(seq, t)  # nothing is logged yet: nothing to erase
+            return
+        elif t == C.CONFIG_GET or t == C.CONFIG_SET:
+            key = frame.u8(0)
+            if key not in CONFIG_LIMITS:
+                self._nak(seq, t, C.NAK_BAD_VALUE)
+                return
+            if t == C.CONFIG_SET:
+                value = struct.unpack_from("<i", frame.buf, C.PAYLOAD_OFFSET + 1)[0]
+                lo, hi = CONFIG_LIMITS[key]
+                if not lo <= value <= hi:
+                    self._nak(seq, t, C.NAK_BAD_VALUE)
+                    return
+                if c.state != C.STATE_SAFE:
+                    self._nak(seq, t, C.NAK_BAD_STATE)
+                    return
+                self._set_config(key, value)
+            reply = M.ConfigValue(seq, key, self._get_config(key))
+        elif t == C.SET_KEY:
+            if not self.hal.serial_is_wired():
+                self._nak(seq, t, C.NAK_NOT_WIRED)
+                return
+            if c.state != C.STATE_SAFE:
+                self._nak(seq, t, C.NAK_BAD_STATE)
+                return
+            new_key = bytes(frame.buf[C.PAYLOAD_OFFSET : C.PAYLOAD_OFFSET + 32])
+            if new_key == bytes(32):
+                new_key = None
+            if self.storage is not None:
+                self.storage.write_key(new_key)
+            self._ack(seq, t)  # under the old key, then the new one from the next frame
+            conn.set_key(new_key)
+            return
+        else:
+            self._nak(seq, t, C.NAK_BAD_STATE)
+            return
+        n = reply.pack_into(conn.tx, C.PAYLOAD_OFFSET)
+        self._queue(reply.TYPE, n, seq)
+
+    def _get_config(self, key):
+        c = self.controller
+        if key == C.CFG_ARM_LAPSE_MS:
+            return c.arm_lapse_ms
+        if key == C.CFG_FIRE_PULSE_MS:
+            return c.fire_pulse_ms
+        if key == C.CFG_FIRE_CAP_MS:
+            return c.fire_cap_ms
+        return c.link_loss_ms
+
+    def _set_config(self, key, value):
+        c = self.controller
+        if key == C.CFG_ARM_LAPSE_MS:
+            c.arm_lapse_ms = value
+        elif key == C.CFG_FIRE_PULSE_MS:
+            c.fire_pulse_ms = value
+        elif key == C.CFG_FIRE_CAP_MS:
+            c.fire_cap_ms = value
+        else:
+            c.link_loss_ms = value
+
+    def _sense_ua(self, raw):
+        """Sense current in microamps: (supply - node) / R_sense, as a fraction of full scale."""
+        hal = self.hal
+        full = hal.adc_full_scale
+        supply_mv = getattr(hal, "sense_supply_mv", 3300)
+        return (supply_mv * (full - raw) // full) * 1000 // hal.sense_resistor_ohm
+
+    def _device_id(self):
+        try:
+            import machine
+
+            return bytes(machine.unique_id()[:8])
+        except ImportError:
+            return bytes(8)

@@ -1,0 +1,213 @@
+"""The firmware app end to end: a ground Connection talks to the app over the fake HAL's port."""
+
+from fake_hal import FakeHal
+from mptest import no_alloc
+
+from firmware.app import App
+from firmware.hal import KEY_OFF
+from protocol import ROLE_GROUND, Connection
+from protocol import constants as C
+from protocol import messages as M
+from protocol.ticks import ticks_add
+
+KEY = bytes(range(32))
+
+
+class MemoryStorage:
+    def __init__(self):
+        self.key = None
+
+    def read_key(self):
+        return self.key
+
+    def write_key(self, key):
+        self.key = key
+
+
+class Rig:
+    """The device app and a ground station joined by the fake port, on a simulated clock."""
+
+    def __init__(self, key=None, start=0):
+        self.hal = FakeHal()
+        self.hal.now = start
+        self.storage = MemoryStorage()
+        self.storage.key = key
+        self.app = App(self.hal, self.storage)
+        self.gnd = Connection(ROLE_GROUND, key=key)
+        self.got = []
+        self.run(600)  # boot: continuity settles, first heartbeat arrives
+        assert self.gnd.session_known
+
+    def run(self, ms):
+        for _ in range(ms):
+            self.hal.now = ticks_add(self.hal.now, 1)
+            self.app.step(self.hal.now)
+            self.collect()
+
+    def collect(self):
+        data = self.hal.take_output()
+        pos = 0
+        while pos < len(data):
+            pos += self.gnd.receive_data(data, -1, pos)
+            while True:
+                f = self.gnd.next_event()
+                if f is None:
+                    break
+                self.got.append(M.decode(f))
+
+    def send(self, msg, **kw):
+        wire = self.gnd.send(msg, **kw)
+        self.hal.inject(wire)
+        return wire
+
+    def replies(self, cls):
+        return [m for m in self.got if isinstance(m, cls)]
+
+    def command(self, msg, ms=20, **kw):
+        """Send a command and return the reply to it (matched by re_seq)."""
+        self.send(msg, **kw)
+        seq = self.gnd.last_tx_seq
+        self.run(ms)
+        for m in self.got:
+            if getattr(m, "re_seq", None) == seq:
+                return m
+        return None
+
+
+def test_heartbeats_and_status_flow_at_2_hz():
+    rig = Rig()
+    rig.got = []
+    rig.run(2000)
+    hb = rig.replies(M.Heartbeat)
+    st = [s for s in rig.replies(M.Status) if s.re_seq == 0xFFFF]
+    assert 4 <= len(hb) <= 5 and 4 <= len(st) <= 5
+    assert hb[-1].state == C.STATE_SAFE and hb[-1].flags & C.DEV_KEY_ON
+    assert st[-1].channels[0].continuity == C.CONT_CONNECTED
+
+
+def test_arm_fire_release_over_the_link():
+    rig = Rig()
+    ack = rig.command(M.Arm(1, 0))
+    assert isinstance(ack, M.ArmAck) and ack.channel_mask == 1 and ack.lapse_ms == 3000
+    for _ in range(10):  # hold the button for a second
+        rig.send(M.Fire.for_channels(ack.token, 1))
+        rig.run(100)
+        assert rig.hal.level[0] == 1
+    released = rig.hal.now
+    rig.run(400)
+    assert rig.hal.level[0] == 0
+    off = [e for e in rig.hal.edges() if e[2] == 0][-1]
+    assert off[0] - released <= 250
+    assert not rig.replies(M.Nak)
+
+
+def test_refused_commands_get_the_device_reason():
+    rig = Rig()
+    rig.hal.key = KEY_OFF
+    rig.run(20)
+    nak = rig.command(M.Arm(1, 0))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_KEY_OFF
+    nak = rig.command(M.Fire.for_channels(b"1234", 1))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_NOT_ARMED
+    nak = rig.command(M.ConfigSet(C.CFG_FIRE_CAP_MS, 5000))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_BAD_VALUE
+    value = rig.command(M.ConfigSet(C.CFG_FIRE_CAP_MS, 2000))
+    assert isinstance(value, M.ConfigValue) and value.value == 2000
+    assert rig.app.controller.fire_cap_ms == 2000
+
+
+def test_retransmitted_arm_is_answered_from_cache_not_run_twice():
+    rig = Rig()
+    rig.send(M.Arm(1, 0), seq=40)
+    for _ in range(20):  # the ARM_ACK is lost on the way back
+        rig.hal.now = ticks_add(rig.hal.now, 1)
+        rig.app.step(rig.hal.now)
+        rig.hal.take_output()
+    token = bytes(rig.app.controller.token)
+    assert rig.app.controller.state == C.STATE_ARMED
+    again = rig.command(M.Arm(1, 0), seq=40, flags=C.FLAG_RETRANSMIT)
+    assert isinstance(again, M.ArmAck) and bytes(again.token) == token
+    assert bytes(rig.app.controller.token) == token  # not armed a second time
+    assert rig.app.conn.stats.duplicates == 1
+
+
+def test_device_info_and_igniter_test():
+    rig = Rig()
+    info = rig.command(M.GetDeviceInfo())
+    assert info.board_name == "fake-2ch" and info.channels == 2 and info.protocol_version == 1
+    result = rig.command(M.IgniterTest(0))
+    assert result.continuity == C.CONT_CONNECTED and 900 <= result.resistance_mohm <= 1100
+    assert 9000 <= result.sense_current_ua <= 10000  # ~10 mA into a near-short
+    flights = rig.command(M.FlightList())
+    assert isinstance(flights, M.FlightInfo) and flights.count == 0
+
+
+def test_set_key_only_over_a_wired_link_then_everything_needs_the_mac():
+    rig = Rig()
+    rig.hal.wired = False
+    nak = rig.command(M.SetKey(KEY))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_NOT_WIRED
+    rig.hal.wired = True
+    ack = rig.command(M.SetKey(KEY))
+    assert isinstance(ack, M.Ack) and rig.storage.key == KEY
+    assert rig.app.conn.keyed
+    # an unkeyed ground can no longer arm
+    rig.send(M.Arm(1, 0))
+    rig.run(20)
+    assert rig.app.controller.state == C.STATE_SAFE
+    assert rig.app.conn.stats.mac_errors >= 1
+
+
+def test_keyed_link_arms_and_an_unauthenticated_abort_still_stops_it():
+    rig = Rig(key=KEY)
+    ack = rig.command(M.Arm(1, 0))
+    assert isinstance(ack, M.ArmAck)
+    rig.send(M.Fire.for_channels(ack.token, 1))
+    rig.run(10)
+    assert rig.hal.level[0] == 1
+    # anyone without the key, who has heard the session nonce on the air, may ABORT
+    stranger = Connection(ROLE_GROUND)
+    stranger._session[:] = rig.gnd._session
+    stranger.session_known = True
+    rig.hal.inject(stranger.send(M.Abort()))
+    rig.run(5)
+    assert rig.hal.level[0] == 0 and rig.app.controller.state == C.STATE_SAFE
+
+
+def test_link_loss_over_the_app_makes_the_pad_safe():
+    rig = Rig()
+    rig.command(M.Arm(1, 0))
+    assert rig.app.controller.state == C.STATE_ARMED
+    rig.run(1100)  # the ground goes quiet
+    assert rig.app.controller.state == C.STATE_SAFE
+    assert rig.app.controller.safe_reason == C.SAFE_LINK_LOST
+
+
+def test_a_slow_port_never_delays_the_controller():
+    rig = Rig()
+    ack = rig.command(M.Arm(1, 0))
+    rig.hal.write_limit = 1  # the port takes one byte per loop pass
+    rig.send(M.Fire.for_channels(ack.token, 1))
+    rig.run(5)
+    assert rig.hal.level[0] == 1
+    rig.run(300)
+    assert rig.hal.level[0] == 0  # off on time, whatever the output queue holds
+
+
+def test_one_fire_frame_dispatch_allocates_nothing():
+    rig = Rig()
+    ack = rig.command(M.Arm(1, 0))
+    frames = []
+    for _ in range(4):
+        frames.append(bytearray(rig.gnd.send(M.Fire.for_channels(ack.token, 1))))
+    state = [0]
+
+    def one_fire():
+        wire = frames[state[0]]
+        state[0] += 1
+        rig.hal.inject(wire)
+        rig.hal.now = ticks_add(rig.hal.now, 1)
+        rig.app.step(rig.hal.now)
+
+    no_alloc(one_fire)
+    assert rig.hal.level[0] == 1 and rig.app.controller.state == C.STATE_FIRING
