@@ -106,7 +106,9 @@ class App:
     def step(self, now_ms):
         """One pass of the loop at `now_ms`. Allocates nothing on the FIRE path."""
         self.poll_serial(now_ms)
-        if ticks_diff(now_ms, self._next_tick) >= 0:
+        # While FIRING the controller is ticked on every pass, so outputs stop
+        # at the pulse deadline itself, not up to a tick period after it.
+        if self.controller.state == C.STATE_FIRING or ticks_diff(now_ms, self._next_tick) >= 0:
             self.controller.tick(now_ms)
             self._next_tick = ticks_add(now_ms, TICK_MS)
         if ticks_diff(now_ms, self._next_heartbeat) >= 0:

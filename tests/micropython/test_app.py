@@ -211,3 +211,20 @@ def test_one_fire_frame_dispatch_allocates_nothing():
 
     no_alloc(one_fire)
     assert rig.hal.level[0] == 1 and rig.app.controller.state == C.STATE_FIRING
+
+
+def test_outputs_stop_within_250_ms_whatever_the_release_phase():
+    # regression: the app once ticked the controller only every 10 ms, so an
+    # output could stay on up to 259 ms after the last FIRE
+    worst = 0
+    for phase in range(0, 20, 3):
+        rig = Rig()
+        ack = rig.command(M.Arm(1, 0))
+        rig.run(phase)
+        rig.send(M.Fire.for_channels(ack.token, 1))
+        rig.run(1)
+        fired = rig.hal.now
+        rig.run(300)
+        off = [e for e in rig.hal.edges() if e[2] == 0][-1]
+        worst = max(worst, off[0] - fired)
+    assert worst <= 250, worst
