@@ -52,6 +52,10 @@ FIRE_PULSE_MS = const(250)  # each valid FIRE keeps outputs on at most this long
 FIRE_CAP_MS = const(3000)  # hard cap per fire, whatever arrives
 LINK_LOSS_MS = const(1000)  # no valid frame this long while ARMED/FIRING -> SAFE
 SETTLE_MS = const(500)  # after a fire, how long an igniter has to read OPEN
+# A key passing between positions opens both contacts for a moment; only a
+# disagreement that lasts this long is a fault. Until then the key is not ON,
+# so an armed pad is made SAFE at once anyway.
+KEY_FAULT_MS = const(100)
 
 # Events
 EV_ARM = const(0)
@@ -112,7 +116,7 @@ TRANSITIONS = (
     (F, EV_LINK_LOST, S, "no valid frame for LINK_LOSS_MS while firing"),
     # --- faults latch ---------------------------------------------------------------
     (S, EV_FAULT,     X, "an output reads back on while commanded off, or the key's contacts "
-                         "disagree: the hardware cannot be trusted"),
+                         "disagree for KEY_FAULT_MS: the hardware cannot be trusted"),
     (A, EV_FAULT,     X, "as above, while armed"),
     (F, EV_FAULT,     X, "as above, while firing"),
     (X, EV_FAULT,     X, "already latched"),
@@ -181,6 +185,7 @@ class Controller:
         self._settling = 0  # mask of channels whose fire result is still being decided
         self._now = now_ms  # the time of the call being handled
         self.key_on = False
+        self._key_bad_since = -1  # when the key's contacts started to disagree
         self.transitions = 0  # count, for tests and STATUS diagnostics
 
     # --- the one place outputs change -------------------------------------------------------
@@ -319,7 +324,12 @@ class Controller:
         self.key_on = key == KEY_ON
         # Faults first: a stuck output or a confused key outranks everything.
         if key == KEY_INCONSISTENT:
-            self._go(EV_FAULT)
+            if self._key_bad_since < 0:
+                self._key_bad_since = now_ms
+            elif ticks_diff(now_ms, self._key_bad_since) >= KEY_FAULT_MS:
+                self._go(EV_FAULT)
+        else:
+            self._key_bad_since = -1
         for ch in range(self.channels):
             if hal.fire_readback(ch) and not self._outputs & (1 << ch):
                 self._go(EV_FAULT)

@@ -314,9 +314,19 @@ def test_stuck_output_or_confused_key_latches_fault():
     step(c, hal, 1)
     assert c.arm(hal.now, 1, 0) == C.NAK_FAULT
     assert c.state == C.STATE_FAULT
-    c, hal = armed()
+    # a key between positions: SAFE at once (it is not ON), FAULT only if it persists
+    c, hal = firing()
     hal.key = KEY_INCONSISTENT
     step(c, hal, 1)
+    assert c.state == C.STATE_SAFE and not hal.any_on() and c.safe_reason == C.SAFE_KEY_OFF
+    run(c, hal, 50)
+    hal.key = KEY_ON
+    run(c, hal, 200)
+    assert c.state == C.STATE_SAFE and c.arm(hal.now, 1, 0) == OK  # a brief glitch: no fault
+    hal.key = KEY_INCONSISTENT
+    run(c, hal, 99)
+    assert c.state == C.STATE_SAFE
+    run(c, hal, 2)
     assert c.state == C.STATE_FAULT and not hal.any_on()
 
 

@@ -1,0 +1,301 @@
+"""The HAL (see firmware/hal/__init__.py) on a Raspberry Pi Pico's `machine` module.
+
+Importing this module first drives every fire pin of the default board file
+(firmware/boards/pico_2ch.py) to its off level; the constructor does the same
+for the board it is given before touching anything else. Only `fire()` ever
+turns an output on.
+
+Hot paths (`fire`, `fire_readback`, `continuity_raw`, `arm_key`, `battery_mv`,
+`serial_read_into`, `serial_write`, `ticks_ms`) allocate nothing: pins, ADCs
+and buffers are built once here, integers stay below 2**30, nothing is sliced.
+
+Serial transports:
+
+- "usb": the USB CDC port that also carries the REPL, through
+  `sys.stdin.buffer` / `sys.stdout.buffer`. `micropython.kbd_intr(-1)` is set
+  so a 0x03 byte inside a frame is data, not Ctrl-C; nothing may `print()`
+  while the app runs, as stdout is the link. `close()` (or `halt()`) gives
+  Ctrl-C back. Reading never blocks: a zero-timeout `select.poll` says whether
+  a byte is waiting, and exactly one byte is read per poll. The tradeoff: the
+  stdio stream's read(n)/readinto(buf) waits until all n bytes have arrived
+  (it loops on the blocking `mp_hal_stdin_rx_chr()`), and poll only promises
+  one, so a poll and a one-byte `readinto` per byte (tens of microseconds of
+  bytecode on an RP2040) is the price of never blocking. That suits what the
+  device receives (commands, FIRE frames and heartbeats: a few hundred bytes a
+  second), not bulk input. Where a stream lacks `readinto`, `read(1)` is used
+  instead, which allocates a 1-byte object per byte.
+- "uart": a UART (to a radio modem) built with timeout=0; `any()` says how
+  many bytes are buffered and `readinto(buf, n)` takes at most that many, in
+  one call, into the caller's buffer.
+"""
+
+# Safety invariant 1: outputs off before anything else runs. Nothing but the
+# Pin class and the board's pin numbers is needed for that, so nothing else
+# comes first.
+from machine import Pin
+
+from firmware.boards.pico_2ch import BOARD as DEFAULT_BOARD
+
+for _n in DEFAULT_BOARD["fire_pins"]:
+    # value= is applied before the pin becomes an output: no glitch high.
+    Pin(_n, Pin.OUT, value=0 if DEFAULT_BOARD["fire_active_high"] else 1)
+
+import os  # noqa: E402 (after the outputs are off, on purpose)
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from machine import ADC, I2C, UART  # noqa: E402
+
+from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON  # noqa: E402
+
+TRANSPORT_USB = "usb"
+TRANSPORT_UART = "uart"
+
+UART_RXBUF = 1024  # bytes buffered by the UART driver between reads (a few frames)
+UART_TXBUF = 2048  # bytes queued for sending; a write that does not fit returns short
+
+# LED blink codes for halt(): N short flashes, then a pause.
+BLINK_NO_APP = 2  # firmware.app could not be imported
+BLINK_APP_ENDED = 3  # the app returned or raised
+
+_BLINK_ON_MS = 150
+_BLINK_OFF_MS = 250
+_BLINK_PAUSE_MS = 1200
+
+
+def _fire_off_level(board):
+    return 0 if board["fire_active_high"] else 1
+
+
+class PicoHal:
+    """HAL for a Pico pad box. `board` is a board dict (firmware/boards/); transport "usb" or "uart"."""
+
+    def __init__(self, board, transport=TRANSPORT_USB):
+        # Outputs off first, whatever else the board file says.
+        off = _fire_off_level(board)
+        fire = []
+        for n in board["fire_pins"]:
+            fire.append(Pin(n, Pin.OUT, value=off))
+        self._fire = tuple(fire)
+        self._fire_on = 1 - off
+        self._fire_off = off
+
+        if transport != TRANSPORT_USB and transport != TRANSPORT_UART:
+            raise ValueError("transport must be 'usb' or 'uart'")
+        channels = board["channels"]
+        for key in ("fire_pins", "fire_readback_pins", "continuity_adc_pins"):
+            if len(board[key]) != channels:
+                raise ValueError("board %s needs %d entries" % (key, channels))
+
+        self.board = board
+        self.board_name = board["name"]  # DEVICE_INFO (at most 16 ASCII bytes)
+        self.channels = channels
+        self.storage_path = board["storage_path"]
+        # Continuity circuit constants (firmware/continuity.py uses them).
+        self.adc_full_scale = board["adc_full_scale"]
+        self.sense_resistor_ohm = board["sense_resistor_ohm"]
+        self.sense_supply_mv = board["sense_supply_mv"]
+
+        self._readback = tuple(Pin(n, Pin.IN) for n in board["fire_readback_pins"])
+        self._readback_on = 1 if board.get("fire_readback_active_high", True) else 0
+        self._cont = tuple(ADC(Pin(n)) for n in board["continuity_adc_pins"])
+
+        self._battery = ADC(Pin(board["battery_adc_pin"]))
+        self._vref_mv = board["adc_vref_mv"]
+        if not 0 < self._vref_mv < 16384:  # keeps read_u16() * vref below 2**30
+            raise ValueError("adc_vref_mv out of range")
+        # Divider ratio in thousandths, so battery_mv() needs no float (floats allocate).
+        self._divider_milli = int(board["battery_divider_ratio"] * 1000 + 0.5)
+
+        key = board["arm_key_pins"]
+        self._key_no = Pin(key["no"], Pin.IN, Pin.PULL_UP)
+        self._key_nc = Pin(key["nc"], Pin.IN, Pin.PULL_UP)
+
+        self._buzzer = Pin(board["buzzer_pin"], Pin.OUT, value=0)
+        self._led = Pin(board["led_pin"], Pin.OUT, value=0)
+
+        self._i2c = None  # built on first use by i2c_bus()
+
+        self.transport = transport
+        self._uart = None
+        self._stdin = None
+        self._poll = None
+        self._one = bytearray(1)
+        self._readinto = False
+        if transport == TRANSPORT_UART:
+            self._open_uart(board["uart"])
+        else:
+            self._open_usb()
+
+    # --- transports ----------------------------------------------------------------------
+    def _open_uart(self, cfg):
+        self._uart = UART(
+            cfg["id"],
+            baudrate=cfg["baud"],
+            tx=Pin(cfg["tx"]),
+            rx=Pin(cfg["rx"]),
+            timeout=0,
+            timeout_char=0,
+            rxbuf=UART_RXBUF,
+            txbuf=UART_TXBUF,
+        )
+        self._out = self._uart
+
+    def _open_usb(self):
+        import select
+
+        import micropython
+
+        micropython.kbd_intr(-1)  # 0x03 in a frame is data, not Ctrl-C
+        self._stdin = sys.stdin.buffer
+        self._out = sys.stdout.buffer
+        self._readinto = hasattr(self._stdin, "readinto")
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+
+    def _usb_read_into(self, buf):
+        # One byte per zero-timeout poll: the stdio stream's multi-byte reads block.
+        poll = self._poll
+        stdin = self._stdin
+        one = self._one
+        cap = len(buf)
+        n = 0
+        while n < cap:
+            ready = False
+            for _ in poll.ipoll(0):  # ipoll reuses one result tuple: no allocation
+                ready = True
+            if not ready:
+                break
+            if self._readinto:
+                stdin.readinto(one)
+                buf[n] = one[0]
+            else:
+                buf[n] = stdin.read(1)[0]  # allocates one bytes object per byte
+            n += 1
+        return n
+
+    def _uart_read_into(self, buf):
+        uart = self._uart
+        n = uart.any()
+        if n <= 0:
+            return 0
+        cap = len(buf)
+        if n > cap:
+            n = cap
+        got = uart.readinto(buf, n)
+        if got is None:  # nothing after all (timeout 0)
+            return 0
+        return got
+
+    def close(self):
+        """Outputs off, Ctrl-C back to the USB REPL, the UART released."""
+        self.stop()
+        if self._uart is not None and hasattr(self._uart, "deinit"):
+            self._uart.deinit()
+
+    # --- the HAL contract ----------------------------------------------------------------
+    def fire(self, channel, on):
+        """Drive fire output `channel` (0-based) on or off."""
+        if channel < 0 or channel >= self.channels:
+            raise ValueError("no such channel")
+        self._fire[channel].value(self._fire_on if on else self._fire_off)
+
+    def fire_readback(self, channel):
+        """True when the channel's switched output is actually energised."""
+        return self._readback[channel].value() == self._readback_on
+
+    def continuity_raw(self, channel):
+        """The channel's continuity sense node, 0..adc_full_scale."""
+        return self._cont[channel].read_u16()
+
+    def arm_key(self):
+        """KEY_ON only when the normally-open contact is closed AND the normally-closed one open."""
+        no = self._key_no.value()  # 0 = contact closed (to ground), 1 = open (pull-up)
+        nc = self._key_nc.value()
+        if no == 0 and nc == 1:
+            return KEY_ON
+        if no == 1 and nc == 0:
+            return KEY_OFF
+        # Both closed (a short) or both open (broken wire, unplugged key, or the
+        # instant of travel between contacts): not ON, and worth a look.
+        return KEY_INCONSISTENT
+
+    def battery_mv(self):
+        """Firing battery voltage in millivolts, through the board's divider."""
+        pin_mv = self._battery.read_u16() * self._vref_mv // self.adc_full_scale
+        return pin_mv * self._divider_milli // 1000
+
+    def buzzer(self, on):
+        self._buzzer.value(1 if on else 0)
+
+    def led(self, on):
+        self._led.value(1 if on else 0)
+
+    def pressure_pa(self):
+        """Barometer reading in pascals; -1 until a barometer driver exists (see i2c_bus())."""
+        return -1
+
+    def i2c_bus(self):
+        """The barometer's I2C bus from the board file, built on first use."""
+        if self._i2c is None:
+            cfg = self.board["i2c"]
+            self._i2c = I2C(cfg["id"], sda=Pin(cfg["sda"]), scl=Pin(cfg["scl"]), freq=cfg["freq"])
+        return self._i2c
+
+    def serial_read_into(self, buf):
+        """Bytes read into buf (0 if none are waiting); never blocks."""
+        if self._uart is not None:
+            return self._uart_read_into(buf)
+        return self._usb_read_into(buf)
+
+    def serial_write(self, buf, n):
+        """Write buf[0:n]; returns the bytes accepted (fewer if the UART's queue filled)."""
+        got = self._out.write(buf, n)  # the stream's write(buf, max_len): no slice
+        if got is None:
+            return 0
+        return got
+
+    def serial_is_wired(self):
+        """True on USB; False on the radio UART (SET_KEY needs a wired link)."""
+        return self._uart is None
+
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def entropy_into(self, buf):
+        """Fill buf from os.urandom (the RP2040's ring-oscillator random bit on the rp2 port)."""
+        n = len(buf)
+        rnd = os.urandom(n)
+        for i in range(n):
+            buf[i] = rnd[i]
+
+    # --- extras beyond the contract ------------------------------------------------------
+    def all_off(self):
+        """Every fire output to its off level."""
+        for pin in self._fire:
+            pin.value(self._fire_off)
+
+    def stop(self, exc=None):
+        """Outputs and buzzer off, Ctrl-C back on USB, `exc` (if any) printed: the app is over."""
+        self.all_off()
+        self.buzzer(False)
+        if self._uart is None:
+            import micropython
+
+            micropython.kbd_intr(3)  # so a developer can interrupt and fix the board
+        if exc is not None and hasattr(sys, "print_exception"):
+            sys.print_exception(exc)
+
+    def halt(self, code, exc=None):
+        """Never returns: outputs off, Ctrl-C back, LED blinks `code` short flashes per cycle.
+
+        For boot failures (see firmware/main.py). Fire outputs are only ever driven off here.
+        """
+        self.stop(exc)
+        while True:
+            for _ in range(code):
+                self.led(True)
+                time.sleep_ms(_BLINK_ON_MS)
+                self.led(False)
+                time.sleep_ms(_BLINK_OFF_MS)
+            time.sleep_ms(_BLINK_PAUSE_MS)

@@ -1,0 +1,292 @@
+"""A fake `machine` module (Pin, ADC, I2C, UART) for testing firmware/hal/pico.py.
+
+Runs on MicroPython and CPython. Call `install()` before importing
+firmware.hal.pico so its `from machine import ...` finds this module.
+
+Every pin event is logged in order, with its ordinal (its index in the log):
+an output latch write (EV_VALUE), a pin configured as input or output
+(EV_MODE), and a pin handed to the ADC (EV_ADC) or to a bus (EV_BUS). A test
+can therefore check that the fire pins were driven low before anything else
+happened. The log is three preallocated bytearrays, so writing a pin while
+the heap is locked (mptest.no_alloc) records it without allocating.
+
+Pins share state by GPIO number, like the RP2040's: Pin(16) made twice is the
+same pin. An input reads the level a test drives onto it (`set_input`), else
+its pull (1 for PULL_UP, 0 otherwise).
+"""
+
+import sys
+
+N_PINS = 32  # GP0..GP29 plus headroom
+LOG_SIZE = 512
+
+# Event kinds in the log.
+EV_VALUE = 1  # output latch written; value = 0 or 1
+EV_MODE = 2  # pin configured; value = Pin.IN / Pin.OUT / Pin.OPEN_DRAIN
+EV_ADC = 3  # pin handed to the ADC; value = 0
+EV_BUS = 4  # pin handed to an I2C or UART peripheral; value = 0
+
+UNSET = 0xFF  # pin mode never configured / input not driven by the test
+
+_log_kind = bytearray(LOG_SIZE)
+_log_pin = bytearray(LOG_SIZE)
+_log_val = bytearray(LOG_SIZE)
+_count = [0, 0]  # [events logged, events dropped because the log was full]
+
+_mode = bytearray(N_PINS)
+_pull = bytearray(N_PINS)
+_latch = bytearray(N_PINS)
+_ext = bytearray(N_PINS)
+_adc = [0] * N_PINS
+
+uarts = {}  # UART id -> the last FakeUART made with it
+i2cs = {}  # I2C id -> the last I2C made with it
+
+
+def _record(kind, pin, value):
+    n = _count[0]
+    if n < LOG_SIZE:
+        _log_kind[n] = kind
+        _log_pin[n] = pin
+        _log_val[n] = value
+        _count[0] = n + 1
+    else:
+        _count[1] += 1
+
+
+def reset():
+    """Forget everything: pins unconfigured and undriven, ADCs at 0, no peripherals, empty log."""
+    for i in range(N_PINS):
+        _mode[i] = UNSET
+        _pull[i] = 0
+        _latch[i] = 0
+        _ext[i] = UNSET
+        _adc[i] = 0
+    uarts.clear()
+    i2cs.clear()
+    clear_log()
+
+
+def clear_log():
+    _count[0] = 0
+    _count[1] = 0
+
+
+def mark():
+    """The ordinal the next event will get (use with events(start))."""
+    return _count[0]
+
+
+def events(start=0):
+    """Logged events from ordinal `start` on, as (ordinal, kind, pin, value) tuples."""
+    if _count[1]:
+        raise AssertionError("fake_machine log overflowed (%d events dropped)" % _count[1])
+    return [(i, _log_kind[i], _log_pin[i], _log_val[i]) for i in range(start, _count[0])]
+
+
+def install():
+    """Make `import machine` return this module; returns it."""
+    module = sys.modules[__name__]
+    sys.modules["machine"] = module
+    return module
+
+
+# --- what a test drives and inspects ---------------------------------------------------------
+def set_input(gpio, level):
+    """Drive `level` (0/1) onto a pin from outside; None lets it float (its pull decides)."""
+    _ext[gpio] = UNSET if level is None else (1 if level else 0)
+
+
+def set_adc(gpio, raw):
+    """The value ADC.read_u16() returns for the ADC on `gpio`."""
+    _adc[gpio] = raw
+
+
+def latch(gpio):
+    """The output latch of a pin (what the pin drives when it is an output)."""
+    return _latch[gpio]
+
+
+def mode(gpio):
+    """Pin.IN / Pin.OUT / Pin.OPEN_DRAIN, or UNSET if the pin was never configured."""
+    return _mode[gpio]
+
+
+def pull(gpio):
+    """Pin.PULL_UP / Pin.PULL_DOWN, or 0 for none."""
+    return _pull[gpio]
+
+
+def unique_id():
+    """A fixed 8-byte board id, like the RP2040 flash chip's."""
+    return b"\xc0\xa1\x00\x0d\x00\x00\x00\x01"
+
+
+def _gpio_of(pin):
+    return pin.id if isinstance(pin, Pin) else pin
+
+
+# --- machine API -----------------------------------------------------------------------------
+class Pin:
+    IN = 0
+    OUT = 1
+    OPEN_DRAIN = 2
+    PULL_UP = 1
+    PULL_DOWN = 2
+
+    def __init__(self, id, mode=-1, pull=None, *, value=None):
+        if not 0 <= id < N_PINS:
+            raise ValueError("invalid pin")
+        self.id = id
+        self.init(mode, pull, value=value)
+
+    def init(self, mode=-1, pull=None, *, value=None):
+        # Like the rp2 port: the latch is set before the pin becomes an output.
+        if value is not None:
+            self._write(value)
+        if mode != -1:
+            _pull[self.id] = 0 if pull is None else pull
+            _mode[self.id] = mode
+            _record(EV_MODE, self.id, mode)
+
+    def _write(self, v):
+        level = 1 if v else 0
+        _latch[self.id] = level
+        _record(EV_VALUE, self.id, level)
+
+    def value(self, v=None):
+        if v is not None:
+            self._write(v)
+            return None
+        gpio = self.id
+        if _mode[gpio] == Pin.OUT:
+            return _latch[gpio]
+        if _ext[gpio] != UNSET:
+            return _ext[gpio]
+        return 1 if _pull[gpio] == Pin.PULL_UP else 0
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def on(self):
+        self._write(1)
+
+    def off(self):
+        self._write(0)
+
+
+class ADC:
+    def __init__(self, source):
+        gpio = _gpio_of(source)
+        if 0 <= gpio <= 3:  # a channel number, as on the rp2 port
+            gpio += 26
+        if not 26 <= gpio <= 29:
+            raise ValueError("Pin doesn't have ADC capabilities")
+        self.gpio = gpio
+        _record(EV_ADC, gpio, 0)
+
+    def read_u16(self):
+        return _adc[self.gpio]
+
+
+class I2C:
+    def __init__(self, id, *, scl=None, sda=None, freq=400000, timeout=50000):
+        self.id = id
+        self.scl = _gpio_of(scl)
+        self.sda = _gpio_of(sda)
+        self.freq = freq
+        for gpio in (self.sda, self.scl):
+            if gpio is not None:
+                _record(EV_BUS, gpio, 0)
+        i2cs[id] = self
+
+    def scan(self):
+        return []
+
+
+class UART:
+    """A UART whose receive line a test fills with `feed()` and whose output is `written()`."""
+
+    def __init__(self, id, baudrate=115200, bits=8, parity=None, stop=1, **kw):
+        self.id = id
+        self.baudrate = baudrate
+        self.bits = bits
+        self.parity = parity
+        self.stop = stop
+        self.tx = _gpio_of(kw.get("tx"))
+        self.rx = _gpio_of(kw.get("rx"))
+        self.timeout = kw.get("timeout", 0)
+        self.timeout_char = kw.get("timeout_char", 0)
+        self.rxbuf = kw.get("rxbuf", 256)
+        self.txbuf = kw.get("txbuf", 256)
+        for gpio in (self.tx, self.rx):
+            if gpio is not None:
+                _record(EV_BUS, gpio, 0)
+        self._rx = bytearray(4096)
+        self._rx_head = 0  # next byte to read
+        self._rx_tail = 0  # one past the last byte fed
+        self._tx = bytearray(4096)
+        self._tx_len = 0
+        self.tx_room = -1  # bytes write() accepts per call (-1: all)
+        self.closed = False
+        uarts[id] = self
+
+    # test side
+    def feed(self, data):
+        for b in data:
+            self._rx[self._rx_tail] = b
+            self._rx_tail += 1
+
+    def written(self):
+        return bytes(self._tx[: self._tx_len])
+
+    # machine.UART side
+    def any(self):
+        return self._rx_tail - self._rx_head
+
+    def readinto(self, buf, nbytes=-1):
+        n = len(buf)
+        if 0 <= nbytes < n:
+            n = nbytes
+        avail = self._rx_tail - self._rx_head
+        if n > avail:
+            n = avail
+        if n == 0:
+            return None  # what a UART with timeout=0 returns when nothing arrived
+        head = self._rx_head
+        rx = self._rx
+        for i in range(n):
+            buf[i] = rx[head + i]
+        self._rx_head = head + n
+        return n
+
+    def read(self, nbytes=-1):
+        avail = self._rx_tail - self._rx_head
+        if avail == 0:
+            return None
+        if nbytes < 0 or nbytes > avail:
+            nbytes = avail
+        buf = bytearray(nbytes)
+        self.readinto(buf)
+        return bytes(buf)
+
+    def write(self, buf, max_len=-1):
+        n = len(buf)
+        if 0 <= max_len < n:
+            n = max_len
+        if 0 <= self.tx_room < n:
+            n = self.tx_room
+        if n == 0:
+            return None  # nothing accepted (EAGAIN)
+        tx = self._tx
+        base = self._tx_len
+        for i in range(n):
+            tx[base + i] = buf[i]
+        self._tx_len = base + n
+        return n
+
+    def deinit(self):
+        self.closed = True
+
+
+reset()

@@ -1,0 +1,338 @@
+"""firmware/hal/pico.py on a fake `machine` (fake_machine.py): order, polarity, arithmetic, no allocation.
+
+Runs under MicroPython (run.mjs) and CPython:
+
+    node tests/micropython/run.mjs tests/micropython/test_pico_hal.py
+    python tests/micropython/mptest.py tests/micropython/test_pico_hal.py
+
+Only the UART transport is exercised: the USB one reads sys.stdin.buffer,
+which the test runner cannot feed.
+"""
+
+import os
+import sys
+
+import fake_machine
+from mptest import IS_MICROPYTHON, assert_raises, no_alloc
+
+fake_machine.install()
+
+from firmware.boards.pico_2ch import BOARD  # noqa: E402
+from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON  # noqa: E402
+
+MOD = "firmware.hal.pico"
+FIRE = BOARD["fire_pins"]
+READBACK = BOARD["fire_readback_pins"]
+CONT = BOARD["continuity_adc_pins"]
+KEY_NO = BOARD["arm_key_pins"]["no"]
+KEY_NC = BOARD["arm_key_pins"]["nc"]
+
+
+def _fresh_import():
+    """Import firmware.hal.pico anew on a reset fake machine; return the module."""
+    if MOD in sys.modules:
+        del sys.modules[MOD]
+    fake_machine.reset()
+    __import__(MOD)
+    return sys.modules[MOD]
+
+
+pico = _fresh_import()
+
+
+def _hal(board=None):
+    """A UART-transport PicoHal on a reset fake machine."""
+    fake_machine.reset()
+    return pico.PicoHal(BOARD if board is None else board, "uart")
+
+
+def _fire_events_first(evs, off):
+    """Check evs starts with every fire pin latched `off` and then made an output; return the rest."""
+    expected = []
+    for gpio in FIRE:
+        expected.append((fake_machine.EV_VALUE, gpio, off))
+        expected.append((fake_machine.EV_MODE, gpio, fake_machine.Pin.OUT))
+    head = [(kind, gpio, value) for _, kind, gpio, value in evs[: len(expected)]]
+    assert head == expected, (head, expected)
+    return evs[len(expected) :]
+
+
+# --- outputs off before anything else ----------------------------------------------------------
+
+
+def test_import_drives_fire_pins_low_first():
+    _fresh_import()
+    evs = fake_machine.events()
+    rest = _fire_events_first(evs, 0)
+    # Importing touches nothing but the fire pins.
+    assert rest == [], rest
+    for gpio in FIRE:
+        assert fake_machine.mode(gpio) == fake_machine.Pin.OUT
+        assert fake_machine.latch(gpio) == 0
+    for gpio in range(fake_machine.N_PINS):
+        if gpio not in FIRE:
+            assert fake_machine.mode(gpio) == fake_machine.UNSET, gpio
+
+
+def test_constructor_drives_fire_pins_low_before_anything_else():
+    fake_machine.reset()
+    for gpio in FIRE:  # as if something had left the outputs on
+        fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
+    start = fake_machine.mark()
+    hal = pico.PicoHal(BOARD, "uart")
+    rest = _fire_events_first(fake_machine.events(start), 0)
+    assert rest, "the constructor configured nothing else"
+    for gpio in FIRE:
+        assert fake_machine.latch(gpio) == 0
+    # Later events set up the other pins, but never write a fire pin again.
+    for _, kind, gpio, _value in rest:
+        assert gpio not in FIRE, (kind, gpio)
+    assert hal.channels == 2
+
+
+def test_bad_transport_still_leaves_outputs_off():
+    fake_machine.reset()
+    for gpio in FIRE:
+        fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
+    assert_raises(ValueError, pico.PicoHal, BOARD, "wifi")
+    for gpio in FIRE:
+        assert fake_machine.latch(gpio) == 0
+
+
+def test_constructor_sets_up_inputs_and_indicators():
+    hal = _hal()
+    pin = fake_machine.Pin
+    for gpio in READBACK:
+        assert fake_machine.mode(gpio) == pin.IN
+        assert fake_machine.pull(gpio) == 0  # the divider defines the level
+    for gpio in (KEY_NO, KEY_NC):
+        assert fake_machine.mode(gpio) == pin.IN
+        assert fake_machine.pull(gpio) == pin.PULL_UP
+    for gpio in (BOARD["buzzer_pin"], BOARD["led_pin"]):
+        assert fake_machine.mode(gpio) == pin.OUT
+        assert fake_machine.latch(gpio) == 0
+    assert hal.storage_path == "/data"
+    assert hal.board_name == "pico-2ch"
+    assert hal.adc_full_scale == 65535
+    assert hal.sense_resistor_ohm == 330
+    assert hal.sense_supply_mv == 3300
+
+
+# --- fire outputs ------------------------------------------------------------------------------
+
+
+def test_fire_drives_the_right_pin_active_high():
+    hal = _hal()
+    start = fake_machine.mark()
+    hal.fire(0, True)
+    assert fake_machine.latch(FIRE[0]) == 1
+    assert fake_machine.latch(FIRE[1]) == 0
+    assert [(k, g, v) for _, k, g, v in fake_machine.events(start)] == [
+        (fake_machine.EV_VALUE, FIRE[0], 1)
+    ]
+    hal.fire(1, True)
+    assert fake_machine.latch(FIRE[1]) == 1
+    hal.fire(0, False)
+    assert fake_machine.latch(FIRE[0]) == 0
+    assert fake_machine.latch(FIRE[1]) == 1
+    hal.all_off()
+    assert fake_machine.latch(FIRE[1]) == 0
+
+
+def test_fire_active_low_board():
+    board = dict(BOARD)
+    board["fire_active_high"] = False
+    fake_machine.reset()
+    start = fake_machine.mark()
+    hal = pico.PicoHal(board, "uart")
+    _fire_events_first(fake_machine.events(start), 1)  # off is high on this board
+    hal.fire(1, True)
+    assert fake_machine.latch(FIRE[1]) == 0
+    assert fake_machine.latch(FIRE[0]) == 1
+    hal.fire(1, False)
+    assert fake_machine.latch(FIRE[1]) == 1
+
+
+def test_fire_rejects_channels_out_of_range():
+    hal = _hal()
+    start = fake_machine.mark()
+    assert_raises(ValueError, hal.fire, 2, True)
+    assert_raises(ValueError, hal.fire, -1, True)  # not the last channel, Python-style
+    assert fake_machine.events(start) == []
+
+
+def test_fire_readback():
+    hal = _hal()
+    assert hal.fire_readback(0) is False  # nothing on the divider reads low
+    fake_machine.set_input(READBACK[0], 1)
+    assert hal.fire_readback(0) is True
+    assert hal.fire_readback(1) is False
+    fake_machine.set_input(READBACK[1], 1)
+    fake_machine.set_input(READBACK[0], 0)
+    assert hal.fire_readback(0) is False
+    assert hal.fire_readback(1) is True
+
+
+# --- analogue inputs ---------------------------------------------------------------------------
+
+
+def test_continuity_raw_reads_each_channels_adc():
+    hal = _hal()
+    fake_machine.set_adc(CONT[0], 1234)
+    fake_machine.set_adc(CONT[1], 65535)
+    assert hal.continuity_raw(0) == 1234
+    assert hal.continuity_raw(1) == 65535
+    assert no_alloc(hal.continuity_raw, 0) == 1234
+
+
+def test_battery_mv_arithmetic():
+    hal = _hal()
+    gpio = BOARD["battery_adc_pin"]
+    # read_u16 * 3300 mV / 65535 at the pin, times 11.0 for the 100k/10k divider.
+    for raw, mv in ((0, 0), (65535, 36300), (32768, 18150), (21845, 12100)):
+        fake_machine.set_adc(gpio, raw)
+        assert hal.battery_mv() == mv, (raw, hal.battery_mv(), mv)
+    assert no_alloc(hal.battery_mv) == 12100
+
+
+# --- arm key -----------------------------------------------------------------------------------
+
+
+def _key(hal, no, nc):
+    fake_machine.set_input(KEY_NO, no)
+    fake_machine.set_input(KEY_NC, nc)
+    return hal.arm_key()
+
+
+def test_arm_key_decodes_two_contacts():
+    hal = _hal()
+    # NO contact closed (pulls to 0) and NC contact open (pull-up reads 1): ON.
+    assert _key(hal, 0, 1) == KEY_ON
+    assert _key(hal, 1, 0) == KEY_OFF
+    assert _key(hal, 0, 0) == KEY_INCONSISTENT  # both closed: shorted wiring
+    assert _key(hal, 1, 1) == KEY_INCONSISTENT  # both open: broken wire or key unplugged
+    # Nothing connected: the pull-ups read 1 and 1, never ON.
+    assert _key(hal, None, None) == KEY_INCONSISTENT
+
+
+# --- serial (UART transport) -------------------------------------------------------------------
+
+
+def test_uart_configured_from_board():
+    hal = _hal()
+    uart = fake_machine.uarts[BOARD["uart"]["id"]]
+    assert uart.baudrate == 115200
+    assert uart.tx == BOARD["uart"]["tx"] and uart.rx == BOARD["uart"]["rx"]
+    assert uart.timeout == 0  # reads never wait
+    assert hal.serial_is_wired() is False
+
+
+def test_serial_read_into_uart_without_allocating():
+    hal = _hal()
+    uart = fake_machine.uarts[BOARD["uart"]["id"]]
+    buf = bytearray(4)
+    assert no_alloc(hal.serial_read_into, buf) == 0  # nothing waiting: 0, at once
+    uart.feed(b"\x01\x02\x03\x00\x05\x06\x07\x08\x09")
+    # no_alloc calls twice: the warm-up takes bytes 1..4, the locked call 5..8.
+    assert no_alloc(hal.serial_read_into, buf) == 4
+    assert buf == bytearray(b"\x05\x06\x07\x08"), buf
+    assert hal.serial_read_into(buf) == 1
+    assert buf[0] == 9
+    assert hal.serial_read_into(buf) == 0
+
+
+def test_serial_write_uart():
+    hal = _hal()
+    uart = fake_machine.uarts[BOARD["uart"]["id"]]
+    out = bytearray(b"abc\x00def")
+    assert hal.serial_write(out, 3) == 3
+    assert uart.written() == b"abc"
+    assert no_alloc(hal.serial_write, out, 2) == 2
+    assert uart.written() == b"abcabab"
+    uart.tx_room = 1  # the line is busy: fewer accepted
+    assert hal.serial_write(out, 8) == 1
+    uart.tx_room = 0
+    assert hal.serial_write(out, 8) == 0
+
+
+# --- no allocation on the hot paths ------------------------------------------------------------
+
+
+def test_fire_and_arm_key_allocate_nothing():
+    hal = _hal()
+    no_alloc(hal.fire, 0, True)
+    assert fake_machine.latch(FIRE[0]) == 1
+    no_alloc(hal.fire, 0, False)
+    assert fake_machine.latch(FIRE[0]) == 0
+    no_alloc(hal.fire, 1, True)
+    no_alloc(hal.fire, 1, False)
+    fake_machine.set_input(KEY_NO, 0)
+    fake_machine.set_input(KEY_NC, 1)
+    assert no_alloc(hal.arm_key) == KEY_ON
+    fake_machine.set_input(KEY_NC, 0)
+    assert no_alloc(hal.arm_key) == KEY_INCONSISTENT
+    assert no_alloc(hal.fire_readback, 0) is False
+
+
+def test_ticks_ms():
+    hal = _hal()
+    if not IS_MICROPYTHON:
+        return  # time.ticks_ms is MicroPython's
+    t = no_alloc(hal.ticks_ms)
+    assert isinstance(t, int) and t >= 0
+
+
+# --- the rest of the contract ------------------------------------------------------------------
+
+
+def test_indicators():
+    hal = _hal()
+    hal.buzzer(True)
+    hal.led(True)
+    assert fake_machine.latch(BOARD["buzzer_pin"]) == 1
+    assert fake_machine.latch(BOARD["led_pin"]) == 1
+    hal.buzzer(False)
+    hal.led(False)
+    assert fake_machine.latch(BOARD["buzzer_pin"]) == 0
+    assert fake_machine.latch(BOARD["led_pin"]) == 0
+
+
+def test_i2c_bus_is_built_lazily_from_the_board():
+    hal = _hal()
+    assert fake_machine.i2cs == {}
+    assert hal.pressure_pa() == -1  # no barometer driver yet
+    bus = hal.i2c_bus()
+    cfg = BOARD["i2c"]
+    assert (bus.id, bus.sda, bus.scl, bus.freq) == (cfg["id"], cfg["sda"], cfg["scl"], cfg["freq"])
+    assert hal.i2c_bus() is bus
+
+
+def test_entropy_into_fills_the_buffer():
+    hal = _hal()
+    if not hasattr(os, "urandom"):
+        return  # the webassembly port has no os.urandom; the rp2 port does
+    buf = bytearray(16)
+    hal.entropy_into(buf)
+    other = bytearray(16)
+    hal.entropy_into(other)
+    assert buf != other
+
+
+def test_close_releases_the_uart_and_leaves_outputs_off():
+    hal = _hal()
+    hal.fire(0, True)
+    hal.close()
+    assert fake_machine.latch(FIRE[0]) == 0
+    assert fake_machine.uarts[BOARD["uart"]["id"]].closed
+
+
+def test_stop_turns_outputs_and_buzzer_off():
+    # halt() (boot failures) runs stop() and then blinks forever; stop() is the part to test.
+    hal = _hal()
+    hal.fire(0, True)
+    hal.fire(1, True)
+    hal.buzzer(True)
+    hal.stop()
+    assert fake_machine.latch(FIRE[0]) == 0
+    assert fake_machine.latch(FIRE[1]) == 0
+    assert fake_machine.latch(BOARD["buzzer_pin"]) == 0
