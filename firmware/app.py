@@ -119,13 +119,20 @@ class App:
             self._next_status = ticks_add(now_ms, STATUS_MS)
         self.out.flush(self.hal)
 
-    async def run(self):
+    async def run(self, max_steps=-1):
+        """The board's loop: one step per millisecond, forever (or max_steps, for tests)."""
         import asyncio
 
         hal = self.hal
-        while True:
+        sleep_ms = getattr(asyncio, "sleep_ms", None)  # MicroPython's; CPython has sleep()
+        steps = 0
+        while steps != max_steps:
             self.step(hal.ticks_ms())
-            await asyncio.sleep_ms(1)
+            steps += 1
+            if sleep_ms is not None:
+                await sleep_ms(1)
+            else:
+                await asyncio.sleep(0.001)
 
     def poll_serial(self, now_ms):
         hal = self.hal
