@@ -111,16 +111,16 @@ MESSAGE_TABLE = (
     (TELEMETRY, TO_GROUND, 6 + 12, 6 + 12 * 18, 12),
 )
 
-# A keyed receiver requires a valid MAC on every frame except these. ABORT is
-# exempt so that anyone in range can make the pad safe, which is all it can
-# do; an unauthenticated ABORT never touches the replay window, so it cannot
-# be used to lock the real sender out.
-MAC_EXEMPT = (ABORT,)
+# A keyed receiver requires a valid MAC on every frame except these two. They
+# can only make the pad safe, so anyone in range may send them and a lost or
+# mismatched key can never stop a pad being made safe. Unauthenticated, they
+# never touch the replay window (they cannot lock the real sender out) and do
+# not count as link activity.
+MAC_EXEMPT = (DISARM, ABORT)
 
-# The commands the safety case names as needing a MAC when the device is keyed
-# (ARM, FIRE, DISARM, config, key change, ERASE). Every one of them is covered
-# by the rule above; the list is kept for documentation and tests.
-MAC_REQUIRED = (ARM, ARM_REFRESH, FIRE, DISARM, FLIGHT_ERASE, CONFIG_SET, SET_KEY)
+# The commands that can arm, fire or change the pad: a keyed device never
+# accepts them without a valid MAC (with everything else outside MAC_EXEMPT).
+MAC_REQUIRED = (ARM, ARM_REFRESH, FIRE, FLIGHT_ERASE, CONFIG_SET, SET_KEY)
 
 # --- NAK reasons -------------------------------------------------------------------
 NAK_BAD_STATE = const(1)  # command not valid in the current state

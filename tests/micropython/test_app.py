@@ -172,6 +172,13 @@ def test_keyed_link_arms_and_an_unauthenticated_abort_still_stops_it():
     rig.hal.inject(stranger.send(M.Abort()))
     rig.run(5)
     assert rig.hal.level[0] == 0 and rig.app.controller.state == C.STATE_SAFE
+    # and an unauthenticated DISARM likewise ends an ARM (channel 1: channel 0 just fired)
+    ack = rig.command(M.Arm(0b10, 0))
+    assert isinstance(ack, M.ArmAck) and rig.app.controller.state == C.STATE_ARMED
+    rig.hal.inject(stranger.send(M.Disarm()))
+    rig.run(5)
+    assert rig.app.controller.state == C.STATE_SAFE
+    assert rig.app.controller.safe_reason == C.SAFE_DISARM
 
 
 def test_link_loss_over_the_app_makes_the_pad_safe():

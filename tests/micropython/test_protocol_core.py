@@ -349,10 +349,10 @@ def test_header_checks_are_final():
     assert f is not None and M.decode(f) == M.Arm(1, 0)
 
 
-def test_keyed_device_requires_mac_on_everything_but_abort():
+def test_keyed_device_requires_mac_on_everything_but_abort_and_disarm():
     dev = Connection(ROLE_DEVICE, session=SESSION, key=KEY)
     seq = 1
-    unauthenticated = [M.Arm(1, 0), M.Fire.for_channels(b"abcd", 1), M.Disarm(), M.SetKey(KEY),
+    unauthenticated = [M.Arm(1, 0), M.Fire.for_channels(b"abcd", 1), M.SetKey(KEY),
                        M.ConfigSet(1, 2), M.FlightErase(1, C.ERASE_CONFIRM), M.ArmRefresh(b"abcd"),
                        M.GetStatus(), M.Heartbeat(0, 0, 0), M.GetDeviceInfo()]
     for msg in unauthenticated:
@@ -362,9 +362,10 @@ def test_keyed_device_requires_mac_on_everything_but_abort():
         seq += 1
     for t in C.MAC_REQUIRED:
         assert t not in C.MAC_EXEMPT
-    dev.receive_data(_raw_frame(0x10, C.ABORT, seq, SESSION, b""))
-    f = dev.next_event()
-    assert f is not None and f.msg_type == C.ABORT and not f.authenticated
+    for t in (C.ABORT, C.DISARM):  # they only make the pad safe: anyone may send them
+        dev.receive_data(_raw_frame(0x10, t, seq, SESSION, b""))
+        f = dev.next_event()
+        assert f is not None and f.msg_type == t and not f.authenticated
     # a wrong key is a bad MAC
     dev.receive_data(_raw_frame(0x12, C.ARM, seq, SESSION, b"\x01\x00", mac_key=bytes(32)))
     assert dev.next_event() is None and dev.last_error == ERR_MAC
