@@ -48,14 +48,7 @@ def test_outputs_on_only_with_a_fresh_valid_fire(script, start):
         kind = action[0]
         now = hal.now
         if kind == "wait":
-            # the app ticks at least every 10 ms: walk the gap in 10 ms steps
-            left = action[1]
-            while left > 0:
-                dt = min(10, left)
-                hal.now = ticks_add(hal.now, dt)
-                left -= dt
-                c.tick(hal.now)
-                check(c, hal, last_ok_fire, fire_started)
+            walk(c, hal, action[1], last_ok_fire, fire_started)
             continue
         if kind == "launch":
             c.frame_received(now)
@@ -78,13 +71,7 @@ def test_outputs_on_only_with_a_fresh_valid_fire(script, start):
                     if was == C.STATE_ARMED:
                         fire_started = hal.now
                 check(c, hal, last_ok_fire, fire_started)
-                left = action[2]
-                while left > 0:
-                    dt = min(10, left)
-                    hal.now = ticks_add(hal.now, dt)
-                    left -= dt
-                    c.tick(hal.now)
-                    check(c, hal, last_ok_fire, fire_started)
+                walk(c, hal, action[2], last_ok_fire, fire_started)
             continue
         if kind == "fire":
             token = c.token if action[1] else bytes(b ^ 0x5A for b in c.token)
@@ -116,6 +103,17 @@ def test_outputs_on_only_with_a_fresh_valid_fire(script, start):
             c.frame_received(now)
         elif kind == "igniter":
             hal.raw[action[1]] = action[2]
+        check(c, hal, last_ok_fire, fire_started)
+
+
+def walk(c, hal, ms, last_ok_fire, fire_started):
+    """Let `ms` pass as the app does: a controller tick at least every 10 ms, checked each time."""
+    left = ms
+    while left > 0:
+        dt = min(10, left)
+        hal.now = ticks_add(hal.now, dt)
+        left -= dt
+        c.tick(hal.now)
         check(c, hal, last_ok_fire, fire_started)
 
 
