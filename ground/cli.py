@@ -18,6 +18,19 @@ from protocol.connection import ERROR_NAMES
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
+EXIT_DEVICE = 4  # the device refused, or did not answer
+EXIT_LINK = 5  # the port: missing, busy, not permitted, vanished
+EXIT_MISFIRE = 6
+EXIT_ABORTED = 130
+
+# USB vendor ids of boards and adapters a pad box is likely to be
+LIKELY_BOARDS = {
+    0x2E8A: "Raspberry Pi (Pico)",
+    0x303A: "Espressif (ESP32)",
+    0x10C4: "Silicon Labs CP210x",
+    0x1A86: "WCH CH340",
+    0x0403: "FTDI",
+}
 
 
 class CliError(Exception):
@@ -96,6 +109,192 @@ def _plain(message):
     return out
 
 
+def _key_arg(text):
+    if not text:
+        return None
+    key = _parse_hex(text)
+    if len(key) != 32:
+        raise CliError("--key must be 32 bytes (64 hex digits), got %d bytes" % len(key))
+    return key
+
+
+def _open_client(args):
+    from ground.client import DeviceClient
+
+    client = DeviceClient(args.port, key=_key_arg(args.key), baudrate=args.baud)
+    client.connect(timeout=args.timeout)
+    return client
+
+
+def cmd_ports(args):
+    from serial.tools import list_ports
+
+    ports = []
+    for p in sorted(list_ports.comports(), key=lambda p: p.device):
+        likely = LIKELY_BOARDS.get(p.vid) if p.vid is not None else None
+        ports.append({"device": p.device, "description": p.description, "hwid": p.hwid,
+                      "likely_board": likely})
+    if args.json:
+        print(json.dumps({"ports": ports}))
+    elif not ports:
+        print("no serial ports found (try: coalwood sim, or the Simulator in coalwood gui)")
+    else:
+        for p in ports:
+            mark = "*" if p["likely_board"] else " "
+            print("%s %-24s %s%s" % (mark, p["device"], p["description"],
+                                     "  [%s]" % p["likely_board"] if p["likely_board"] else ""))
+        print("(* likely a pad box)")
+    return EXIT_OK
+
+
+def _status_dict(client, st):
+    from ground.launch import describe_channel
+
+    info = client.info
+    return {
+        "device": info.board_name if info else None,
+        "firmware": info.firmware_version if info else None,
+        "state": C.STATE_NAMES[st.state],
+        "safe_reason": C.SAFE_REASON_NAMES[st.safe_reason],
+        "key": "ON" if st.flags & C.DEV_KEY_ON else "OFF",
+        "keyed_link": bool(st.flags & C.DEV_KEYED),
+        "battery_v": round(st.battery_mv / 1000, 2),
+        "channels": [
+            {
+                "channel": i + 1,
+                "continuity": C.CONT_NAMES[ch.continuity],
+                "resistance_ohm": None if ch.resistance_mohm == C.RESISTANCE_UNKNOWN else ch.resistance_mohm / 1000,
+                "last_fire": C.FIRE_RESULT_NAMES[ch.fire_result],
+                "text": describe_channel(ch),
+            }
+            for i, ch in enumerate(st.channels)
+        ],
+    }
+
+
+def _print_status(d):
+    print("%s (firmware %s): %s, key %s, battery %.2f V%s" % (
+        d["device"], d["firmware"], d["state"], d["key"], d["battery_v"],
+        ", authenticated link" if d["keyed_link"] else ""))
+    for ch in d["channels"]:
+        print("  channel %d: %s" % (ch["channel"], ch["text"]))
+
+
+def cmd_status(args):
+    import time
+
+    client = _open_client(args)
+    try:
+        while True:
+            d = _status_dict(client, client.status())
+            if args.json:
+                print(json.dumps(d), flush=True)
+            else:
+                _print_status(d)
+            if not args.watch:
+                return EXIT_OK
+            time.sleep(1.0)
+    finally:
+        client.close()
+
+
+def _confirm(prompt, assume_yes):
+    if assume_yes:
+        return True
+    try:
+        answer = input(prompt + " [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_launch(args):
+    from ground.launch import MIN_COUNTDOWN_S, Keyboard, LaunchSequence
+
+    if args.countdown < MIN_COUNTDOWN_S and not args.short_countdown:
+        raise CliError("the countdown is at least %d s; use --short-countdown to go below it" % MIN_COUNTDOWN_S)
+    if args.countdown < 0 or not 1 <= args.pulse_ms <= 3000:
+        raise CliError("--countdown must be >= 0 and --pulse-ms 1..3000")
+    client = _open_client(args)
+    try:
+        with Keyboard() as kb:
+            seq = LaunchSequence(client, args.channel - 1, args.countdown, args.pulse_ms,
+                                 keyboard=kb, misfire_wait_s=args.misfire_wait)
+            seq.preflight(args.override_continuity)
+            if not _confirm("Launch channel %d?" % args.channel, args.yes):
+                print("not launched")
+                return EXIT_OK
+            result = seq.run(args.override_continuity)
+        return EXIT_OK if result == "FIRED" else EXIT_MISFIRE
+    finally:
+        client.close()
+
+
+def cmd_igniter_test(args):
+    import time
+
+    from ground.launch import describe_channel
+
+    client = _open_client(args)
+    ch = args.channel - 1
+    try:
+        r = client.igniter_test(ch)
+        ohm = "" if r.resistance_mohm == C.RESISTANCE_UNKNOWN else " %.2f ohm" % (r.resistance_mohm / 1000)
+        print("channel %d: %s%s, sense current %.2f mA" % (
+            args.channel, C.CONT_NAMES[r.continuity], ohm, r.sense_current_ua / 1000))
+        if not args.fire:
+            return EXIT_OK if r.continuity == C.CONT_CONNECTED else EXIT_DEVICE
+        if not _confirm("Fire into the igniter on channel %d?" % args.channel, args.yes):
+            print("not fired")
+            return EXIT_OK
+        client.arm(1 << ch, override_continuity=False)
+        start = time.monotonic()
+        client.start_fire(1 << ch)
+        burned_ms = None
+        while time.monotonic() - start < args.pulse_ms / 1000:
+            time.sleep(0.02)
+            st = client.status_msg
+            if st is not None and st.channels[ch].continuity == C.CONT_OPEN and burned_ms is None:
+                burned_ms = int((time.monotonic() - start) * 1000)
+                break
+        client.stop_fire()
+        time.sleep(0.8)
+        st = client.status()
+        print("channel %d after firing: %s" % (args.channel, describe_channel(st.channels[ch])))
+        if st.channels[ch].fire_result == C.FIRE_FIRED:
+            print("burned open%s" % (" in about %d ms" % burned_ms if burned_ms else ""))
+            return EXIT_OK
+        print("did not burn open: a dud, or not enough current")
+        return EXIT_MISFIRE
+    finally:
+        client.close()
+
+
+def cmd_demo(args):
+    from ground.client import DeviceClient
+    from ground.launch import LaunchSequence
+
+    print("Coalwood demo: a simulated pad, a good e-match on channel 1, the arm key on.")
+    client = DeviceClient("sim://?seed=%d&ch1=ematch&ch2=open" % args.seed)
+    client.connect(timeout=3.0)
+    try:
+        seq = LaunchSequence(client, 0, args.countdown, 1000, misfire_wait_s=5)
+        seq.preflight()
+        _print_status(_status_dict(client, client.status()))
+        result = seq.run()
+        print("outcome: %s" % result)
+        return EXIT_OK if result == "FIRED" else EXIT_MISFIRE
+    finally:
+        client.close()
+
+
+def _add_port_args(p):
+    p.add_argument("--port", required=True, help="serial port or URL: /dev/ttyACM0, COM3, sim://, socket://host:port")
+    p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
+    p.add_argument("--key", help="32-byte device MAC key in hex, for an authenticated link")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the device (default 3)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="coalwood",
@@ -113,6 +312,47 @@ def build_parser():
     p.add_argument("--key", help="32-byte MAC key in hex, for keyed links")
     p.add_argument("--json", action="store_true", help="one JSON object for scripts")
     p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("ports", help="list serial ports, marking likely pad boxes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ports)
+
+    p = sub.add_parser("status", help="the device, the key, the battery and each channel")
+    _add_port_args(p)
+    p.add_argument("--watch", action="store_true", help="keep it live (Ctrl-C to stop)")
+    p.add_argument("--json", action="store_true", help="one JSON object per status")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("launch", help="check, confirm, arm, count down, fire, report")
+    _add_port_args(p)
+    p.add_argument("--channel", type=int, required=True, help="channel to fire (1-based)")
+    p.add_argument("--countdown", type=int, default=5, help="seconds (default 5, the minimum)")
+    p.add_argument("--short-countdown", action="store_true", help="allow a countdown under 5 s")
+    p.add_argument("--pulse-ms", type=int, default=1000, help="fire pulse (default 1000 ms, at most 3000)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--override-continuity", action="store_true", help="arm without continuity (this launch only)")
+    p.add_argument("--misfire-wait", type=int, default=60, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_launch)
+
+    p = sub.add_parser("igniter-test", help="bench test: continuity and resistance, then optionally fire")
+    _add_port_args(p)
+    p.add_argument("--channel", type=int, required=True, help="channel (1-based)")
+    p.add_argument("--fire", action="store_true", help="after the reading, fire into the igniter")
+    p.add_argument("--pulse-ms", type=int, default=1000, help="longest fire (default 1000 ms)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_igniter_test)
+
+    p = sub.add_parser("demo", help="a simulated launch end to end, no hardware needed")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--countdown", type=int, default=5, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
+
+    try:
+        from ground.sim.pty_server import add_sim_parser
+    except ImportError:  # the simulator is part of the ground package; absent only mid-install
+        add_sim_parser = None
+    if add_sim_parser is not None:
+        add_sim_parser(sub)
     return parser
 
 
@@ -129,7 +369,22 @@ def main(argv=None):
         return exc.code
     except KeyboardInterrupt:
         print("coalwood: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_ABORTED
+    except Exception as exc:  # typed failures from the link and the device: one line each
+        from ground.client import DeviceError
+        from ground.launch import Aborted
+        from ground.link import LinkError
+
+        if isinstance(exc, Aborted):
+            print("coalwood: aborted: the pad is SAFE", file=sys.stderr)
+            return EXIT_ABORTED
+        if isinstance(exc, LinkError):
+            print("coalwood: error: %s" % exc, file=sys.stderr)
+            return EXIT_LINK
+        if isinstance(exc, DeviceError):
+            print("coalwood: error: %s" % exc, file=sys.stderr)
+            return EXIT_DEVICE
+        raise
 
 
 if __name__ == "__main__":

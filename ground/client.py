@@ -1,0 +1,274 @@
+"""The device client: the API the command line and the window share.
+
+Blocking calls for commands (arm, status, igniter test, config), background
+keep-alives for what must keep flowing (heartbeats at 2 Hz, ARM_REFRESH while
+armed, the dead-man FIRE stream every 100 ms while told to fire). Commands
+follow the protocol's rule: one in flight, resent with the same sequence and
+the RETRANSMIT flag at most three times, then a reported failure. A FIRE is
+never sent except while `firing` is set by the caller, and every way out
+(release, abort, a refusal, a lost link, a device reboot) stops the stream.
+"""
+
+import contextlib
+import threading
+import time
+
+from ground.link import Link, LinkError
+from protocol import constants as C
+from protocol import messages as M
+
+COMMAND_TIMEOUT_S = C.COMMAND_TIMEOUT_MS / 1000
+FIRE_PERIOD_S = 0.100
+REFRESH_PERIOD_S = 1.0
+HEARTBEAT_PERIOD_S = C.HEARTBEAT_INTERVAL_MS / 1000
+LINK_LOSS_S = C.LINK_LOSS_MS / 1000
+
+
+class DeviceError(Exception):
+    """Base class of failures a person at the pad must hear about."""
+
+
+class DeviceSilent(DeviceError):
+    pass
+
+
+class CommandFailed(DeviceError):
+    """A command got no answer after the resends."""
+
+
+class CommandRefused(DeviceError):
+    """The device answered NAK; `reason` is the NAK code, `reason_name` its name."""
+
+    def __init__(self, command, reason):
+        self.reason = reason
+        self.reason_name = C.NAK_NAMES.get(reason, "UNKNOWN(%d)" % reason)
+        super().__init__("%s refused by the device: %s" % (command, self.reason_name))
+
+
+class DeviceClient:
+    def __init__(self, url, key=None, baudrate=115200, on_status=None, on_event=None):
+        self.link = Link(url, baudrate=baudrate, key=key, on_frame=self._on_frame, on_error=self._on_error)
+        self.on_status = on_status  # called with every STATUS (reader thread)
+        self.on_event = on_event  # called with (name, detail) for link/fire events
+        self.info = None
+        self.status_msg = None
+        self.heartbeat = None
+        self.last_heard = 0.0
+        self.session_changes = 0
+        self._cond = threading.Condition()
+        self._replies = {}  # re_seq -> message
+        self._cmd_lock = threading.Lock()
+        self._token = None
+        self._armed_mask = 0
+        self._firing_mask = 0
+        self.fire_nak = None
+        self._stop = threading.Event()
+        self._pump = None
+
+    # --- connection ----------------------------------------------------------------------------
+    def connect(self, timeout=3.0):
+        """Open the port, wait for the device's heartbeat, read its identity."""
+        self.link.open()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.heartbeat is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.link.error is not None:
+                    self.close()
+                    if self.link.error is not None:
+                        raise self.link.error
+                    raise DeviceSilent(
+                        "no Coalwood device answered on %s within %.0f s" % (self.link.url, timeout)
+                    )
+                self._cond.wait(left)
+        # continue our sequence numbers after the last one the device accepted
+        self.link.conn.next_seq = (self.heartbeat.last_rx_seq + 1) & 0xFFFF
+        self._pump = threading.Thread(target=self._pump_loop, name="coalwood-pump", daemon=True)
+        self._pump.start()
+        self.info = self.command(M.GetDeviceInfo(), expect=M.DeviceInfo)
+        return self
+
+    def close(self):
+        self._firing_mask = 0
+        self._stop.set()
+        if self._pump is not None and self._pump is not threading.current_thread():
+            self._pump.join(timeout=1.0)
+        self.link.close()
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc):
+        if self._armed_mask:
+            with contextlib.suppress(DeviceError, LinkError):
+                self.disarm()
+        self.close()
+
+    @property
+    def link_ok(self):
+        return self.link.error is None and time.monotonic() - self.last_heard < LINK_LOSS_S
+
+    # --- receiving (reader thread) -------------------------------------------------------------------
+    def _on_frame(self, msg_type, payload, new_session, seq):
+        msg = M.decode_payload(msg_type, payload, 0, len(payload))
+        with self._cond:
+            self.last_heard = time.monotonic()
+            if new_session and self.heartbeat is not None:
+                # the device rebooted (it is SAFE): nothing of the old session stands
+                self.session_changes += 1
+                self._firing_mask = 0
+                self._armed_mask = 0
+                self._token = None
+                self._event("device-restarted", "the device restarted: it is SAFE")
+            if isinstance(msg, M.Heartbeat):
+                self.heartbeat = msg
+            elif isinstance(msg, M.Status):
+                self.status_msg = msg
+            re_seq = getattr(msg, "re_seq", None)
+            if isinstance(msg, M.Nak) and msg.acked_type == C.FIRE:
+                self._firing_mask = 0  # a refused FIRE ends the stream
+                self.fire_nak = msg
+                self._event("fire-refused", msg.reason_name)
+            if re_seq is not None and re_seq != 0xFFFF:
+                self._replies[re_seq] = msg
+            self._cond.notify_all()
+        if isinstance(msg, M.Status) and self.on_status is not None:
+            self.on_status(msg)
+
+    def _on_error(self, error):
+        with self._cond:
+            self._firing_mask = 0
+            self._event("link-error", str(error))
+            self._cond.notify_all()
+
+    def _event(self, name, detail):
+        if self.on_event is not None:
+            self.on_event(name, detail)
+
+    # --- commands ---------------------------------------------------------------------------------
+    def command(self, message, expect=None, timeout_s=COMMAND_TIMEOUT_S, resends=C.MAX_RESENDS):
+        """Send a command and wait for its reply; resend per the protocol, then fail.
+
+        Returns the reply; raises CommandRefused on NAK, CommandFailed on silence.
+        """
+        name = type(message).__name__
+        with self._cmd_lock:
+            seq = self.link.send(message)
+            for attempt in range(resends + 1):
+                if attempt:
+                    self.link.send(message, flags=C.FLAG_RETRANSMIT, seq=seq)
+                deadline = time.monotonic() + timeout_s
+                with self._cond:
+                    while seq not in self._replies:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or self.link.error is not None:
+                            break
+                        self._cond.wait(left)
+                    reply = self._replies.pop(seq, None)
+                if self.link.error is not None:
+                    raise self.link.error
+                if reply is not None:
+                    if isinstance(reply, M.Nak):
+                        raise CommandRefused(name, reply.reason)
+                    if expect is not None and not isinstance(reply, expect):
+                        raise CommandFailed("%s got an unexpected %s" % (name, type(reply).__name__))
+                    return reply
+            raise CommandFailed(
+                "%s: no answer from the device after %d resends" % (name, resends)
+            )
+
+    def status(self):
+        return self.command(M.GetStatus(), expect=M.Status)
+
+    def arm(self, channel_mask, override_continuity=False):
+        flags = C.ARM_OVERRIDE_CONTINUITY if override_continuity else 0
+        ack = self.command(M.Arm(channel_mask, flags), expect=M.ArmAck)
+        with self._cond:
+            self._token = bytes(ack.token)
+            self._armed_mask = ack.channel_mask
+            self._next_refresh = time.monotonic() + REFRESH_PERIOD_S
+        return ack
+
+    def disarm(self):
+        self.stop_fire()
+        with self._cond:
+            self._armed_mask = 0
+            self._token = None
+        return self.command(M.Disarm(), expect=M.Ack)
+
+    def abort(self):
+        """Stop any fire stream at once and make the pad SAFE (DISARM then ABORT if unanswered)."""
+        self.stop_fire()
+        with self._cond:
+            self._armed_mask = 0
+            self._token = None
+        try:
+            return self.command(M.Disarm(), expect=M.Ack)
+        except CommandFailed:
+            return self.command(M.Abort(), expect=M.Ack)
+
+    def start_fire(self, channel_mask):
+        """Begin the dead-man FIRE stream; it runs until stop_fire(), abort() or a refusal."""
+        with self._cond:
+            if self._token is None:
+                raise DeviceError("not armed: ARM first")
+            self.fire_nak = None
+            self._firing_mask = channel_mask
+            self._next_fire = 0.0
+        self._send_fire()
+
+    def stop_fire(self):
+        with self._cond:
+            self._firing_mask = 0
+
+    @property
+    def firing(self):
+        return self._firing_mask != 0
+
+    def igniter_test(self, channel):
+        return self.command(M.IgniterTest(channel), expect=M.IgniterResult)
+
+    def config_get(self, key):
+        return self.command(M.ConfigGet(key), expect=M.ConfigValue).value
+
+    def config_set(self, key, value):
+        return self.command(M.ConfigSet(key, value), expect=M.ConfigValue).value
+
+    def set_key(self, new_key):
+        ack = self.command(M.SetKey(new_key), expect=M.Ack)
+        self.link.conn.set_key(None if new_key == bytes(32) else new_key)
+        return ack
+
+    # --- keep-alives (pump thread) -----------------------------------------------------------------
+    def _send_fire(self):
+        with self._cond:
+            mask = self._firing_mask
+            token = self._token
+        if mask and token is not None:
+            self.link.send(M.Fire.for_channels(token, mask))
+            self._next_fire = time.monotonic() + FIRE_PERIOD_S
+
+    def _pump_loop(self):
+        next_hb = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            try:
+                if self._firing_mask and now >= self._next_fire:
+                    if not self.link_ok:
+                        self.stop_fire()
+                        self._event("fire-stopped", "link lost")
+                    else:
+                        self._send_fire()
+                if now >= next_hb:
+                    last = self.link.conn.last_rx_seq
+                    self.link.send(M.Heartbeat(0, 0, last if last >= 0 else 0xFFFF))
+                    next_hb = now + HEARTBEAT_PERIOD_S
+                if self._armed_mask and not self._firing_mask and now >= getattr(self, "_next_refresh", 0):
+                    token = self._token
+                    if token is not None:
+                        self.link.send(M.ArmRefresh(token))
+                    self._next_refresh = now + REFRESH_PERIOD_S
+            except LinkError:
+                self._firing_mask = 0
+                return
+            time.sleep(0.005)

@@ -1,0 +1,321 @@
+"""SimDevice: the real firmware App running on SimHal, plus the simulator's control side-channel.
+
+Drive it by hand with `step(now_ms)` (tests, on a ManualClock), or run it in a
+daemon thread with `start()` / `stop()` (the pty server and sim://), one step
+about every millisecond like the board's loop.
+
+Bytes for hosts: `feed(data)` is ground -> device, `read_output()` is
+device -> ground. Fault injection applies to both directions: `flip_rate`
+(per byte, probability of flipping one random bit) and `drop_rate` (per byte,
+probability of losing it), from a seeded generator. `cut_link(True)` discards
+everything both ways until `cut_link(False)`; `unplug()` makes the port vanish
+for good (sim:// then raises SerialException, as pyserial does for a lost port).
+
+The control side-channel is what a person at the pad could do that the
+protocol cannot: turn the arm key, swap the igniter, cut the link.
+"""
+
+import contextlib
+import os
+import random
+import tempfile
+import threading
+import time
+
+from firmware.app import KEY_FILE, App
+from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON
+from ground.sim.hal import SimHal, real_clock
+from ground.sim.igniter import Igniter, make_igniter
+from protocol import constants as C
+from protocol.ticks import ticks_add
+
+KEY_LEN = 32
+
+
+def parse_device_key(value):
+    """None, 32 bytes, or 64 hex digits -> 32 bytes (or None). ValueError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        key = bytes(value)
+    else:
+        text = str(value).strip()
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(text) != 2 * KEY_LEN:
+            key = b""
+    if len(key) != KEY_LEN:
+        raise ValueError("device key must be 64 hex digits (32 bytes)")
+    if key == bytes(KEY_LEN):
+        raise ValueError("an all-zero device key means 'no key': leave the key out instead")
+    return key
+
+
+class FolderStorage:
+    """The firmware's settings storage in a folder: the MAC key lives in key.bin."""
+
+    def __init__(self, path):
+        self.path = path
+        self.key_path = os.path.join(path, KEY_FILE)
+
+    def read_key(self):
+        try:
+            with open(self.key_path, "rb") as f:
+                key = f.read()
+        except FileNotFoundError:
+            return None
+        return key if len(key) == KEY_LEN else None
+
+    def write_key(self, key):
+        if key is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.key_path)
+            return
+        tmp = self.key_path + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(bytes(key))
+        os.replace(tmp, self.key_path)
+
+
+class ManualClock:
+    """A clock for tests: `clock()` returns `now`, which moves only by `advance(ms)` (wrapping)."""
+
+    def __init__(self, start=0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, ms=1):
+        self.now = ticks_add(self.now, ms)
+        return self.now
+
+
+class SimDevice:
+    """A simulated pad box: SimHal + the firmware App.
+
+    channels: one preset name (ground/sim/igniter.py PRESETS) or Igniter per channel.
+    key_on: the arm key's position at power-up.
+    device_key: 32 bytes or 64 hex digits; the device then requires MACs (authenticated
+        mode). It is written to the storage folder, as SET_KEY would.
+    seed: makes the session nonce, arm tokens, ADC noise and fault injection repeatable.
+    clock: callable returning ticks in ms (default: real time, wrapping at 2**30).
+    storage_dir: the board's filesystem (default: a temporary folder removed on close()).
+    wired: False simulates a radio link (SET_KEY is then refused).
+    """
+
+    def __init__(
+        self,
+        channels=("ematch", "ematch"),
+        key_on=True,
+        device_key=None,
+        seed=0,
+        clock=None,
+        storage_dir=None,
+        wired=True,
+        flip_rate=0.0,
+        drop_rate=0.0,
+    ):
+        key = parse_device_key(device_key)
+        igniters = [self._igniter(c) for c in channels]
+        self._tmpdir = None
+        if storage_dir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="coalwood-sim-")
+            storage_dir = self._tmpdir.name
+        else:
+            os.makedirs(storage_dir, exist_ok=True)
+        self.storage = FolderStorage(storage_dir)
+        if key is not None:
+            self.storage.write_key(key)
+        self.clock = clock if clock is not None else real_clock
+        self.hal = SimHal(igniters, key_on=key_on, seed=seed, clock=self.clock,
+                          storage_path=storage_dir, wired=wired)
+        self.flip_rate = self.drop_rate = 0.0
+        self.set_faults(flip_rate, drop_rate)
+        self._rng_in = random.Random("faults-in-%s" % seed)
+        self._rng_out = random.Random("faults-out-%s" % seed)
+        self.fault_stats = {"dropped": 0, "flipped": 0, "discarded_cut": 0}
+        self.link_cut = False
+        self.unplugged = False
+        self.error = None  # an exception that stopped the device thread
+        self._lock = threading.RLock()
+        self._thread = None
+        self._stop = threading.Event()
+        self.step_sleep_s = 0.0005
+        self.hal.advance(self.clock())
+        self.app = App(self.hal, self.storage)
+
+    @staticmethod
+    def _igniter(spec):
+        if isinstance(spec, Igniter):
+            return spec
+        return make_igniter(spec)
+
+    # --- running ------------------------------------------------------------------------------
+    def step(self, now_ms=None):
+        """One firmware loop pass at now_ms (default: the clock): physics first, then the app."""
+        if now_ms is None:
+            now_ms = self.clock()
+        with self._lock:
+            self.hal.advance(now_ms)
+            self.app.step(now_ms)
+
+    def start(self):
+        """Run the loop in a daemon thread, one step about every millisecond."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="coalwood-sim", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            while not self._stop.is_set():
+                self.step(self.clock())
+                time.sleep(self.step_sleep_s)
+        except Exception as exc:  # surfaced through .error and the port, never swallowed
+            self.error = exc
+
+    @property
+    def running(self):
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self):
+        """Stop the loop thread (the device keeps its state; start() resumes it)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
+
+    def close(self):
+        """Stop, and remove the temporary storage folder if this device made one."""
+        self.stop()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    # --- bytes for hosts --------------------------------------------------------------------
+    def set_faults(self, flip_rate=None, drop_rate=None):
+        """Per-byte probabilities (0..1) of a bit flip / a lost byte, both directions."""
+        for name, value in (("flip_rate", flip_rate), ("drop_rate", drop_rate)):
+            if value is None:
+                continue
+            value = float(value)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError("%s must be between 0 and 1, not %r" % (name, value))
+            setattr(self, name, value)
+
+    def _corrupt(self, data, rng):
+        if not (self.flip_rate or self.drop_rate) or not data:
+            return bytes(data)
+        out = bytearray()
+        drop, flip = self.drop_rate, self.flip_rate
+        for b in data:
+            if drop and rng.random() < drop:
+                self.fault_stats["dropped"] += 1
+                continue
+            if flip and rng.random() < flip:
+                b ^= 1 << rng.randrange(8)
+                self.fault_stats["flipped"] += 1
+            out.append(b)
+        return bytes(out)
+
+    def feed(self, data):
+        """Bytes from the ground to the device. Returns how many were offered (all of them)."""
+        if self.link_cut or self.unplugged:
+            self.fault_stats["discarded_cut"] += len(data)
+            return len(data)
+        self.hal.to_device.put(self._corrupt(data, self._rng_in))
+        return len(data)
+
+    def read_output(self, max_bytes=-1):
+        """Bytes from the device to the ground (up to max_bytes; all waiting when negative)."""
+        data = self.hal.from_device.get(max_bytes)
+        if self.link_cut or self.unplugged:
+            self.fault_stats["discarded_cut"] += len(data)
+            return b""
+        return self._corrupt(data, self._rng_out)
+
+    def output_waiting(self):
+        return len(self.hal.from_device)
+
+    # --- the control side-channel -------------------------------------------------------------
+    def _channel(self, ch):
+        if not isinstance(ch, int) or not 0 <= ch < self.hal.channels:
+            raise ValueError("no channel %r: this device has channels 0..%d"
+                             % (ch, self.hal.channels - 1))
+        return ch
+
+    def set_key(self, on):
+        """Turn the arm key: True/False, or KEY_ON / KEY_OFF / KEY_INCONSISTENT."""
+        if on is True or on is False:
+            value = KEY_ON if on else KEY_OFF
+        elif on in (KEY_ON, KEY_OFF, KEY_INCONSISTENT):
+            value = on
+        else:
+            raise ValueError("key must be on or off")
+        with self._lock:
+            self.hal.key = value
+
+    def set_igniter(self, ch, preset_name):
+        """Connect a fresh igniter (preset name or Igniter) to channel ch (0-based)."""
+        ig = self._igniter(preset_name)
+        with self._lock:
+            self.hal.igniters[self._channel(ch)] = ig
+
+    def set_battery(self, mv):
+        """The firing battery's open-circuit voltage, in millivolts."""
+        mv = int(mv)
+        if not 0 <= mv <= 30000:
+            raise ValueError("battery voltage must be 0..30000 mV")
+        with self._lock:
+            self.hal.battery_oc_mv = mv
+
+    def cut_link(self, cut=True):
+        """While cut, bytes in both directions are discarded (a radio out of range)."""
+        self.link_cut = bool(cut)
+
+    def unplug(self):
+        """The port vanishes for good (a pulled cable); the board itself keeps running."""
+        self.unplugged = True
+
+    @property
+    def edges(self):
+        """[(t_ms, channel, on)]: every fire output change so far."""
+        return list(self.hal.edges)
+
+    def status_dict(self):
+        """The simulator's view (JSON-ready): what a person at the pad could see and measure."""
+        with self._lock:
+            hal = self.hal
+            c = self.app.controller
+            cont = self.app.continuity
+            currents = hal.currents_ma()
+            key = {KEY_ON: "on", KEY_OFF: "off"}.get(hal.key, "inconsistent")
+            igniters = []
+            for ch, ig in enumerate(hal.igniters):
+                d = {"channel": ch + 1, "preset": ig.preset}
+                d.update(ig.as_dict())
+                d["continuity"] = C.CONT_NAMES[cont.cls[ch]]
+                d["fire_result"] = C.FIRE_RESULT_NAMES[c.fire_result[ch]]
+                d["current_ma"] = round(currents[ch], 1)
+                igniters.append(d)
+            return {
+                "state": C.STATE_NAMES[c.state],
+                "safe_reason": C.SAFE_REASON_NAMES[c.safe_reason],
+                "outputs": hal.outputs(),
+                "key": key,
+                "battery_mv": hal.battery_mv(),
+                "min_battery_mv": hal.min_battery_mv,
+                "igniters": igniters,
+                "link_cut": self.link_cut,
+                "unplugged": self.unplugged,
+                "keyed": self.app.conn.keyed,
+                "wired": hal.wired,
+                "faults": {"flip_rate": self.flip_rate, "drop_rate": self.drop_rate,
+                           **self.fault_stats},
+                "board": hal.board_name,
+            }
