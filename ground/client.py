@@ -64,6 +64,7 @@ class DeviceClient:
         self.fire_nak = None
         self._stop = threading.Event()
         self._pump = None
+        self.resends = 0  # commands resent after a timeout (link quality)
 
     # --- connection ----------------------------------------------------------------------------
     def connect(self, timeout=3.0):
@@ -156,6 +157,7 @@ class DeviceClient:
             seq = self.link.send(message)
             for attempt in range(resends + 1):
                 if attempt:
+                    self.resends += 1
                     self.link.send(message, flags=C.FLAG_RETRANSMIT, seq=seq)
                 deadline = time.monotonic() + timeout_s
                 with self._cond:
