@@ -40,7 +40,11 @@ from ground.sim.igniter import PRESETS
 EXIT_OK = 0
 EXIT_BAD_INPUT = 3
 EXIT_LINK = 5
-MAX_BURST_MS = 5  # the token buckets hold at most this much line time
+# The token buckets hold two bytes of line time: frames then leave at the
+# line rate, byte pair by byte pair, as on a real cable. (A bucket holding
+# 5 ms let a short frame through in one burst, faster than any 115200 line.)
+BUCKET_BYTES = 2.0
+PUMP_WAIT_S = 0.0001  # how long one pump pass waits for bytes
 
 COMMANDS_HELP = (
     "Commands: key on|off; igniter N PRESET; cut on|off; battery MV; status; "
@@ -187,7 +191,7 @@ class Pump:
         self.master = master
         self.device = device
         self.rate = baud / 10.0 / 1000.0  # bytes per millisecond (8N1: 10 bits a byte)
-        self.cap = max(16.0, self.rate * MAX_BURST_MS)
+        self.cap = BUCKET_BYTES
         self.budget_in = 0.0
         self.budget_out = 0.0
         self.pending = b""  # device bytes not yet taken by the pty
@@ -286,7 +290,7 @@ def run_sim(args, out=None, err=None):
                     print(reply, file=out, flush=True)
             if not keep:
                 break
-            pump.run_once(0.001)
+            pump.run_once(PUMP_WAIT_S)
         return EXIT_OK
     finally:
         device.close()
