@@ -127,8 +127,7 @@ class LaunchSequence:
                 self.sleep(0.01)
             stopped_early = not client.firing
             client.stop_fire()
-            if stopped_early and client.fire_nak is not None:
-                raise CommandRefused("FIRE", client.fire_nak.reason)
+            nak = client.fire_nak if stopped_early else None
         except (Aborted, KeyboardInterrupt):
             client.abort()
             self.out("ABORTED: the pad is SAFE")
@@ -138,9 +137,17 @@ class LaunchSequence:
             with contextlib.suppress(Exception):  # the original failure is the one to report
                 client.abort()
             raise
+        if nak is not None:
+            # e.g. FIRE frames lost on the link let the dead-man pulse end, and
+            # the next FIRE found the pad SAFE: what matters now is whether it fired
+            self.out("the fire stream stopped early: the device said %s" % nak.reason_name)
         self.sleep(SETTLE_S)
         st = client.status()
         result = st.channels[self.channel].fire_result
+        if result == C.FIRE_NONE:
+            if nak is not None:
+                raise CommandRefused("FIRE", nak.reason)
+            raise DeviceError("the device reports no fire on channel %d" % (self.channel + 1))
         if result == C.FIRE_FIRED:
             self.out("FIRED: the igniter burned open")
             return "FIRED"

@@ -173,3 +173,31 @@ def test_end_to_end_over_a_real_pty():
         sim.stdin.flush()
         sim.wait(timeout=10)
     assert C.STATE_SAFE == 0
+
+
+def test_fire_stream_cut_on_the_link_still_reports_the_outcome():
+    import threading
+
+    client = DeviceClient("sim://?seed=9")
+    client.connect()
+    lines = []
+    try:
+        device = client.link._port.device
+        seq = LaunchSequence(client, 0, countdown_s=0, pulse_ms=1500, out=lines.append)
+        seq.preflight()
+
+        def cut():
+            time.sleep(0.3)
+            device.cut_link(True)  # FIRE frames lost: the dead-man pulse ends on the pad
+            time.sleep(0.5)
+            device.cut_link(False)
+
+        t = threading.Thread(target=cut)
+        t.start()
+        result = seq.run()
+        t.join()
+        assert result == "FIRED"  # the e-match burned in the first milliseconds
+        assert any("stopped early" in s and "NOT_ARMED" in s for s in lines), lines
+        assert device.status_dict()["state"] == "SAFE"
+    finally:
+        client.close()
