@@ -1,0 +1,1 @@
+"""Homer's calculation: motors, the point-mass trajectory model, predictions."""
