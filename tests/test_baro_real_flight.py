@@ -1,17 +1,23 @@
 """The integer altitude against a real altimeter's log (an RRC3 on Juno III, 2023)."""
 
 import csv
+import os
 import pathlib
 
 import pytest
 
 from firmware.baro import altitude_cm
 
-LOG = pathlib.Path(__file__).resolve().parents[2] / "shared" / "flights" / "juno3-rrc3-2023.csv"
+SHARED = pathlib.Path(os.environ.get("COALWOOD_SHARED", pathlib.Path(__file__).resolve().parents[2] / "shared"))
+LOG = SHARED / "flights" / "juno3-rrc3-2023.csv"
 
 
-@pytest.mark.skipif(not LOG.exists(), reason="the shared flight logs sit beside the repository")
 def test_matches_the_rrc3_altitude_column_within_its_stated_tolerance():
+    if not LOG.exists():
+        # CI always has shared/ beside the clone: there, a missing log is a failure
+        if os.environ.get("CI"):
+            pytest.fail("flight log %s is missing (set COALWOOD_SHARED)" % LOG)
+        pytest.skip("the shared flight logs sit beside the repository (or set COALWOOD_SHARED)")
     rows = list(csv.reader(LOG.read_text().splitlines()))
     header = [h.strip().lower() for h in rows[0]]
     t_i = next(i for i, h in enumerate(header) if h.startswith("time"))
