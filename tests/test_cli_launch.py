@@ -201,3 +201,19 @@ def test_fire_stream_cut_on_the_link_still_reports_the_outcome():
         assert device.status_dict()["state"] == "SAFE"
     finally:
         client.close()
+
+
+def test_status_watch_stays_live_until_interrupted():
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ground.cli", "status", "--port", "sim://?seed=11", "--watch", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines = [proc.stdout.readline() for _ in range(3)]  # three updates, a second apart
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=10)
+    docs = [json.loads(line) for line in lines]
+    assert all(d["state"] == "SAFE" for d in docs)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "coalwood: interrupted"  # one line, no traceback
