@@ -52,6 +52,8 @@ class Kalman:
         self.v = 0  # cm/s << 8
         self.a = 0  # cm/s^2 << 8
         self.primed = False
+        self._dt_ms = -1  # the sample period the gain row below is for
+        self._row = GAINS[0]
 
     def reset(self, height_cm):
         self.h = height_cm << _Q
@@ -67,11 +69,14 @@ class Kalman:
         a_dt = (self.a * dt_ms) // 1000
         self.h += (self.v * dt_ms) // 1000 + (a_dt * dt_ms) // 2000
         self.v += a_dt
-        # gains for the nearest tabulated period
-        row = GAINS[0]
-        for g in GAINS:
-            if g[0] <= dt_ms:
-                row = g
+        if dt_ms != self._dt_ms:
+            # the longest tabulated period not above dt (the rate changes rarely)
+            self._dt_ms = dt_ms
+            self._row = GAINS[0]
+            for g in GAINS:
+                if g[0] <= dt_ms:
+                    self._row = g
+        row = self._row
         e = height_cm - (self.h >> _Q)
         if e > _E_MAX_CM:
             e = _E_MAX_CM
@@ -110,7 +115,7 @@ class FlightDetector:
         self.main_ms = -1
         self.landed_ms = -1
         self._last_ms = -1
-        self._since = 0  # when the current condition started holding (-1: not holding)
+        self._since = 0  # when the current condition started holding (while _holding)
         self._holding = False
         self._band_lo = 0
         self._band_hi = 0

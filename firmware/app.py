@@ -48,15 +48,19 @@ class OutQueue:
     def room(self):
         return len(self.buf) - (self.tail - self.head)
 
-    def put(self, src, n):
-        """Queue src[0:n]; False (nothing queued) if it does not fit."""
-        if self.tail + n > len(self.buf):
-            # compact: move the unsent bytes to the front
+    def _compact(self):
+        """Move the unsent bytes to the front of the buffer."""
+        if self.head:
             left = self.tail - self.head
             copy_into(self.buf, 0, self.buf, self.head, left)
             self.head = 0
             self.tail = left
-            if n > len(self.buf) - left:
+
+    def put(self, src, n):
+        """Queue src[0:n]; False (nothing queued) if it does not fit."""
+        if self.tail + n > len(self.buf):
+            self._compact()
+            if self.tail + n > len(self.buf):
                 self.dropped += 1
                 return False
         copy_into(self.buf, self.tail, src, 0, n)
@@ -67,16 +71,8 @@ class OutQueue:
         """Write as much as the port takes now; never waits."""
         if self.head == self.tail:
             return
-        if self.head == 0:
-            sent = hal.serial_write(self.buf, self.tail)
-        else:
-            # the port takes a whole buffer from its start: shift the rest down first
-            left = self.tail - self.head
-            copy_into(self.buf, 0, self.buf, self.head, left)
-            self.head = 0
-            self.tail = left
-            sent = hal.serial_write(self.buf, left)
-        self.head += sent
+        self._compact()  # the port takes a whole buffer from its start
+        self.head += hal.serial_write(self.buf, self.tail)
         if self.head == self.tail:
             self.head = 0
             self.tail = 0
@@ -284,7 +280,7 @@ class App:
             reply = M.DeviceInfo(
                 seq, C.PROTOCOL_VERSION, FIRMWARE_VERSION[0], FIRMWARE_VERSION[1],
                 FIRMWARE_VERSION[2], c.channels, 0, self.hal.board_name.encode()[:16],
-                self._device_id(),
+                self.hal.device_id,
             )
         elif t == C.IGNITER_TEST:
             ch = frame.u8(0)
@@ -377,13 +373,4 @@ class App:
         """Sense current in microamps: (supply - node) / R_sense, as a fraction of full scale."""
         hal = self.hal
         full = hal.adc_full_scale
-        supply_mv = getattr(hal, "sense_supply_mv", 3300)
-        return (supply_mv * (full - raw) // full) * 1000 // hal.sense_resistor_ohm
-
-    def _device_id(self):
-        try:
-            import machine
-
-            return bytes(machine.unique_id()[:8])
-        except ImportError:
-            return bytes(8)
+        return (hal.sense_supply_mv * (full - raw) // full) * 1000 // hal.sense_resistor_ohm

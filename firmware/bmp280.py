@@ -29,7 +29,7 @@ def _u16(b, i):
 
 
 def _s16(b, i):
-    v = b[i] | b[i + 1] << 8
+    v = _u16(b, i)
     return v - 65536 if v & 0x8000 else v
 
 

@@ -50,6 +50,30 @@ def resistance_mohm(raw, full_scale, sense_resistor_ohm):
     return whole * 1000 + ((num - whole * den) * 1000) // den
 
 
+def classify(old, r):
+    """The class for resistance r (milliohms, -1 open) given the class a channel had.
+
+    A boundary is crossed only past its far threshold; a channel with no class yet
+    (UNKNOWN) is split at the middle of each gap.
+    """
+    if r < 0:
+        return CONT_OPEN
+    if old == CONT_SHORT:
+        short_below, open_above = SHORT_LEAVE_MOHM, OPEN_ENTER_MOHM
+    elif old == CONT_OPEN:
+        short_below, open_above = SHORT_ENTER_MOHM, OPEN_LEAVE_MOHM - 1
+    elif old == CONT_CONNECTED:
+        short_below, open_above = SHORT_ENTER_MOHM, OPEN_ENTER_MOHM
+    else:
+        short_below = (SHORT_ENTER_MOHM + SHORT_LEAVE_MOHM) // 2
+        open_above = (OPEN_ENTER_MOHM + OPEN_LEAVE_MOHM) // 2
+    if r < short_below:
+        return CONT_SHORT
+    if r > open_above:
+        return CONT_OPEN
+    return CONT_CONNECTED
+
+
 class Continuity:
     """Per-channel continuity state: class, resistance estimate, filtered reading."""
 
@@ -82,33 +106,7 @@ class Continuity:
             if n + 1 < SAMPLES_TO_KNOW:
                 return CONT_UNKNOWN
         r = resistance_mohm(avg, self.full_scale, self.sense_resistor_ohm)
-        old = self.cls[channel]
-        if r < 0:
-            new = CONT_OPEN
-        elif old == CONT_SHORT:
-            new = CONT_SHORT if r < SHORT_LEAVE_MOHM else self._connected_or_open(r, old)
-        elif old == CONT_OPEN:
-            new = CONT_OPEN if r >= OPEN_LEAVE_MOHM else self._short_or_connected(r)
-        elif old == CONT_CONNECTED:
-            if r < SHORT_ENTER_MOHM:
-                new = CONT_SHORT
-            elif r > OPEN_ENTER_MOHM:
-                new = CONT_OPEN
-            else:
-                new = CONT_CONNECTED
-        else:  # first classification: the midpoints of the gaps decide
-            if r < (SHORT_ENTER_MOHM + SHORT_LEAVE_MOHM) // 2:
-                new = CONT_SHORT
-            elif r > (OPEN_ENTER_MOHM + OPEN_LEAVE_MOHM) // 2:
-                new = CONT_OPEN
-            else:
-                new = CONT_CONNECTED
+        new = classify(self.cls[channel], r)
         self.cls[channel] = new
         self.mohm[channel] = r if 0 <= r < RESISTANCE_UNKNOWN and new != CONT_OPEN else RESISTANCE_UNKNOWN
         return new
-
-    def _connected_or_open(self, r, old):
-        return CONT_OPEN if r > OPEN_ENTER_MOHM else CONT_CONNECTED
-
-    def _short_or_connected(self, r):
-        return CONT_SHORT if r < SHORT_ENTER_MOHM else CONT_CONNECTED

@@ -124,16 +124,15 @@ TRANSITIONS = (
 # fmt: on
 
 # Why each transition into SAFE happened (STATUS.safe_reason).
-_SAFE_REASON_BY_EVENT = {
-    EV_DISARM: SAFE_DISARM,
-    EV_ABORT: SAFE_ABORT,
-    EV_KEY_OFF: SAFE_KEY_OFF,
-    EV_LAPSE: SAFE_ARM_LAPSED,
-    EV_LINK_LOST: SAFE_LINK_LOST,
-    EV_FIRE_CAP: SAFE_FIRE_CAP,
-    EV_PULSE_END: SAFE_FIRE_DONE,
-    EV_FAULT: SAFE_FAULT,
-}
+_SAFE_REASON = bytearray(N_EVENTS)
+_SAFE_REASON[EV_DISARM] = SAFE_DISARM
+_SAFE_REASON[EV_ABORT] = SAFE_ABORT
+_SAFE_REASON[EV_KEY_OFF] = SAFE_KEY_OFF
+_SAFE_REASON[EV_LAPSE] = SAFE_ARM_LAPSED
+_SAFE_REASON[EV_LINK_LOST] = SAFE_LINK_LOST
+_SAFE_REASON[EV_FIRE_CAP] = SAFE_FIRE_CAP
+_SAFE_REASON[EV_PULSE_END] = SAFE_FIRE_DONE
+_SAFE_REASON[EV_FAULT] = SAFE_FAULT
 
 
 def _build_next_state():
@@ -145,9 +144,6 @@ def _build_next_state():
 
 
 _NEXT = _build_next_state()
-_SAFE_REASON = bytearray(N_EVENTS)
-for _ev in _SAFE_REASON_BY_EVENT:
-    _SAFE_REASON[_ev] = _SAFE_REASON_BY_EVENT[_ev]
 
 
 def next_state(state, event):
@@ -183,10 +179,8 @@ class Controller:
         self._last_frame_at = now_ms
         self._settle_until = now_ms
         self._settling = 0  # mask of channels whose fire result is still being decided
-        self._now = now_ms  # the time of the call being handled
         self.key_on = False
         self._key_bad_since = -1  # when the key's contacts started to disagree
-        self.transitions = 0  # count, for tests and STATUS diagnostics
 
     # --- the one place outputs change -------------------------------------------------------
     def _set_outputs(self, mask):
@@ -203,7 +197,7 @@ class Controller:
         return self._outputs
 
     # --- moving through the table ------------------------------------------------------------
-    def _go(self, event):
+    def _go(self, event, now_ms):
         """Take the TRANSITIONS row for (state, event); False if there is none."""
         to = _NEXT[self.state * N_EVENTS + event]
         if to == 255:
@@ -213,24 +207,21 @@ class Controller:
             self._set_outputs(0)  # outputs go off before the state says so
         if to == STATE_SAFE or to == STATE_FAULT:
             if frm == STATE_FIRING:
-                self._begin_settle()
+                self._begin_settle(now_ms)
             self.armed_mask = 0
             self.firing_mask = 0
             if frm != to or event == EV_FAULT:
                 self.safe_reason = _SAFE_REASON[event]
             self.hal.buzzer(False)
         self.state = to
-        self.transitions += 1
         return True
 
     # --- commands (return OK or a NAK reason) --------------------------------------------------
     def frame_received(self, now_ms):
         """Any verified frame arrived: the link is alive."""
-        self._now = now_ms
         self._last_frame_at = now_ms
 
     def arm(self, now_ms, channel_mask, flags):
-        self._now = now_ms
         if self.state == STATE_FAULT:
             return NAK_FAULT
         if self.state != STATE_SAFE:
@@ -245,7 +236,7 @@ class Controller:
                 if channel_mask & (1 << ch) and cls[ch] != CONT_CONNECTED:
                     return NAK_NO_CONTINUITY
         self.hal.entropy_into(self.token)
-        self._go(EV_ARM)
+        self._go(EV_ARM, now_ms)
         self.armed_mask = channel_mask
         for ch in range(self.channels):
             if channel_mask & (1 << ch):
@@ -262,18 +253,16 @@ class Controller:
 
     def refresh(self, now_ms, buf, off):
         """ARM_REFRESH; the token is buf[off:off+4]."""
-        self._now = now_ms
         if self.state != STATE_ARMED:
             return NAK_NOT_ARMED if self.state != STATE_FAULT else NAK_FAULT
         if not self._token_matches(buf, off):
             return NAK_BAD_TOKEN
-        self._go(EV_REFRESH)
+        self._go(EV_REFRESH, now_ms)
         self._lapse_at = ticks_add(now_ms, self.arm_lapse_ms)
         return OK
 
     def fire(self, now_ms, buf, off, mask, inverted_mask):
         """FIRE; the token is buf[off:off+4]. Each valid FIRE keeps outputs on FIRE_PULSE_MS."""
-        self._now = now_ms
         state = self.state
         if state != STATE_ARMED and state != STATE_FIRING:
             return NAK_NOT_ARMED if state != STATE_FAULT else NAK_FAULT
@@ -287,15 +276,15 @@ class Controller:
         ):
             return NAK_BAD_MASK
         if self.hal.arm_key() != KEY_ON:
-            self._go(EV_KEY_OFF)
+            self._go(EV_KEY_OFF, now_ms)
             return NAK_KEY_OFF
         if state == STATE_ARMED:
             self._fire_started_at = now_ms
             self.firing_mask = mask
         elif ticks_diff(now_ms, self._fire_started_at) >= self.fire_cap_ms:
-            self._go(EV_FIRE_CAP)
+            self._go(EV_FIRE_CAP, now_ms)
             return NAK_BAD_STATE
-        self._go(EV_FIRE)
+        self._go(EV_FIRE, now_ms)
         end = ticks_add(now_ms, self.fire_pulse_ms)
         cap = ticks_add(self._fire_started_at, self.fire_cap_ms)
         self._pulse_end_at = cap if ticks_diff(end, cap) > 0 else end
@@ -306,19 +295,16 @@ class Controller:
         return OK
 
     def disarm(self, now_ms):
-        self._now = now_ms
-        self._go(EV_DISARM)
+        self._go(EV_DISARM, now_ms)
         return OK if self.state != STATE_FAULT else NAK_FAULT
 
     def abort(self, now_ms):
-        self._now = now_ms
-        self._go(EV_ABORT)
+        self._go(EV_ABORT, now_ms)
         return OK if self.state != STATE_FAULT else NAK_FAULT
 
     # --- time and sensors ----------------------------------------------------------------------
     def tick(self, now_ms):
         """Read the sensors and apply every time-driven rule. Call at least every 10 ms."""
-        self._now = now_ms
         hal = self.hal
         key = hal.arm_key()
         self.key_on = key == KEY_ON
@@ -327,25 +313,25 @@ class Controller:
             if self._key_bad_since < 0:
                 self._key_bad_since = now_ms
             elif ticks_diff(now_ms, self._key_bad_since) >= KEY_FAULT_MS:
-                self._go(EV_FAULT)
+                self._go(EV_FAULT, now_ms)
         else:
             self._key_bad_since = -1
         for ch in range(self.channels):
             if hal.fire_readback(ch) and not self._outputs & (1 << ch):
-                self._go(EV_FAULT)
+                self._go(EV_FAULT, now_ms)
         state = self.state
         if state == STATE_ARMED or state == STATE_FIRING:
             if not self.key_on:
-                self._go(EV_KEY_OFF)
+                self._go(EV_KEY_OFF, now_ms)
             elif ticks_diff(now_ms, self._last_frame_at) >= self.link_loss_ms:
-                self._go(EV_LINK_LOST)
+                self._go(EV_LINK_LOST, now_ms)
             elif state == STATE_ARMED:
                 if ticks_diff(now_ms, self._lapse_at) >= 0:
-                    self._go(EV_LAPSE)
+                    self._go(EV_LAPSE, now_ms)
             elif ticks_diff(now_ms, self._fire_started_at) >= self.fire_cap_ms:
-                self._go(EV_FIRE_CAP)
+                self._go(EV_FIRE_CAP, now_ms)
             elif ticks_diff(now_ms, self._pulse_end_at) >= 0:
-                self._go(EV_PULSE_END)
+                self._go(EV_PULSE_END, now_ms)
         # Continuity of channels whose output is off.
         cont = self.continuity
         for ch in range(self.channels):
@@ -354,9 +340,9 @@ class Controller:
         if self._settling:
             self._settle(now_ms)
 
-    def _begin_settle(self):
+    def _begin_settle(self, now_ms):
         self._settling = self.firing_mask
-        self._settle_until = ticks_add(self._now, SETTLE_MS)
+        self._settle_until = ticks_add(now_ms, SETTLE_MS)
 
     def _settle(self, now_ms):
         """Decide FIRED (burned open) or MISFIRE (still continuous) for the channels just fired."""

@@ -93,7 +93,6 @@ class FlightLog:
         self._file = None
         self._flight = -1
         self._written = 0
-        self._used = 0
         self.entries = []
         self.recovered = []  # flights found unclosed (power cut) at this boot
         self._load_index()
@@ -130,12 +129,16 @@ class FlightLog:
             flight, flags, _r, size, apogee = struct.unpack_from(INDEX_FMT, data, off)
             self.entries.append(FlightEntry(flight, flags, size, apogee))
 
-    def _append_index(self, entry):
+    @staticmethod
+    def _pack_index(entry):
         buf = bytearray(INDEX_LEN)
         struct.pack_into(INDEX_FMT, buf, 0, entry.flight, entry.flags, 0, entry.size, entry.apogee_cm)
         crc32_into(buf, 0, INDEX_LEN - 4, buf, INDEX_LEN - 4)
+        return buf
+
+    def _append_index(self, entry):
         with open(self.index_path, "ab") as f:
-            f.write(buf)
+            f.write(self._pack_index(entry))
         self.entries.append(entry)
 
     def _recover_unclosed(self):
@@ -281,10 +284,7 @@ class FlightLog:
         tmp = self.index_path + ".new"
         with open(tmp, "wb") as f:
             for e in keep:
-                buf = bytearray(INDEX_LEN)
-                struct.pack_into(INDEX_FMT, buf, 0, e.flight, e.flags, 0, e.size, e.apogee_cm)
-                crc32_into(buf, 0, INDEX_LEN - 4, buf, INDEX_LEN - 4)
-                f.write(buf)
+                f.write(self._pack_index(e))
         os.rename(tmp, self.index_path)
         self.entries = keep
         self.log_full = False

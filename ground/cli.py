@@ -57,9 +57,7 @@ def _type_name(msg_type):
 def cmd_decode(args):
     """Decode wire bytes (hex) as the given receiver would, frame by frame."""
     data = b"".join(_parse_hex(h) for h in args.hex)
-    key = _parse_hex(args.key) if args.key else None
-    if key is not None and len(key) != 32:
-        raise CliError("--key must be 32 bytes (64 hex digits), got %d bytes" % len(key))
+    key = _key_arg(args.key)
     role = ROLE_GROUND if args.receiver == "ground" else ROLE_DEVICE
     conn = Connection(role, session=args.session, key=key)
     results = []
@@ -110,12 +108,12 @@ def _plain(message):
 
 
 def _key_arg(text):
-    if not text:
-        return None
-    key = _parse_hex(text)
-    if len(key) != 32:
-        raise CliError("--key must be 32 bytes (64 hex digits), got %d bytes" % len(key))
-    return key
+    from ground.keys import parse_key
+
+    try:
+        return parse_key(text or None)
+    except ValueError as exc:
+        raise CliError("--key: %s" % exc) from None
 
 
 def _open_client(args):

@@ -65,6 +65,8 @@ class DeviceClient:
         self._stop = threading.Event()
         self._pump = None
         self.resends = 0  # commands resent after a timeout (link quality)
+        self._next_fire = 0.0  # when the pump sends the next FIRE
+        self._next_refresh = 0.0  # when the pump sends the next ARM_REFRESH
 
     # --- connection ----------------------------------------------------------------------------
     def connect(self, timeout=3.0):
@@ -117,9 +119,7 @@ class DeviceClient:
             if new_session and self.heartbeat is not None:
                 # the device rebooted (it is SAFE): nothing of the old session stands
                 self.session_changes += 1
-                self._firing_mask = 0
-                self._armed_mask = 0
-                self._token = None
+                self._forget_arm()
                 self._event("device-restarted", "the device restarted: it is SAFE")
             if isinstance(msg, M.Heartbeat):
                 self.heartbeat = msg
@@ -191,19 +191,20 @@ class DeviceClient:
             self._next_refresh = time.monotonic() + REFRESH_PERIOD_S
         return ack
 
-    def disarm(self):
-        self.stop_fire()
+    def _forget_arm(self):
+        """Stop the FIRE stream and the refreshes, and drop the token (the lock is re-entrant)."""
         with self._cond:
+            self._firing_mask = 0
             self._armed_mask = 0
             self._token = None
+
+    def disarm(self):
+        self._forget_arm()
         return self.command(M.Disarm(), expect=M.Ack)
 
     def abort(self):
         """Stop any fire stream at once and make the pad SAFE (DISARM then ABORT if unanswered)."""
-        self.stop_fire()
-        with self._cond:
-            self._armed_mask = 0
-            self._token = None
+        self._forget_arm()
         try:
             return self.command(M.Disarm(), expect=M.Ack)
         except CommandFailed:
@@ -265,7 +266,7 @@ class DeviceClient:
                     last = self.link.conn.last_rx_seq
                     self.link.send(M.Heartbeat(0, 0, last if last >= 0 else 0xFFFF))
                     next_hb = now + HEARTBEAT_PERIOD_S
-                if self._armed_mask and not self._firing_mask and now >= getattr(self, "_next_refresh", 0):
+                if self._armed_mask and not self._firing_mask and now >= self._next_refresh:
                     token = self._token
                     if token is not None:
                         self.link.send(M.ArmRefresh(token))

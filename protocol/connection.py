@@ -68,6 +68,19 @@ ERR_TYPE = const(6)
 ERR_MAC = const(7)
 ERR_SESSION = const(8)
 ERR_REPLAY = const(9)
+# The Stats counter each ERR_* code bumps (index = code).
+_ERROR_COUNTERS = (
+    "",
+    "cobs_errors",
+    "length_errors",
+    "oversize",
+    "crc_errors",
+    "header_errors",
+    "type_errors",
+    "mac_errors",
+    "session_errors",
+    "replays",
+)
 ERROR_NAMES = (
     "none",
     "cobs",
@@ -151,17 +164,10 @@ class Stats:
 
     def rejected(self):
         """Frames dropped for any reason."""
-        return (
-            self.cobs_errors
-            + self.length_errors
-            + self.oversize
-            + self.crc_errors
-            + self.header_errors
-            + self.type_errors
-            + self.mac_errors
-            + self.session_errors
-            + self.replays
-        )
+        total = 0
+        for name in _ERROR_COUNTERS[1:]:
+            total += getattr(self, name)
+        return total
 
     def as_dict(self):
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -317,24 +323,8 @@ class Connection:
     # --- receiving ------------------------------------------------------------------
     def _drop(self, error):
         self.last_error = error
-        if error == ERR_COBS:
-            self.stats.cobs_errors += 1
-        elif error == ERR_LENGTH:
-            self.stats.length_errors += 1
-        elif error == ERR_OVERSIZE:
-            self.stats.oversize += 1
-        elif error == ERR_CRC:
-            self.stats.crc_errors += 1
-        elif error == ERR_HEADER:
-            self.stats.header_errors += 1
-        elif error == ERR_TYPE:
-            self.stats.type_errors += 1
-        elif error == ERR_MAC:
-            self.stats.mac_errors += 1
-        elif error == ERR_SESSION:
-            self.stats.session_errors += 1
-        else:
-            self.stats.replays += 1
+        name = _ERROR_COUNTERS[error]
+        setattr(self.stats, name, getattr(self.stats, name) + 1)
 
     def receive_data(self, data, end=-1, start=0):
         """Feed data[start:end] (bytes or bytearray; end < 0 means len(data)).

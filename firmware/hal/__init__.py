@@ -27,9 +27,11 @@ Methods (units in the names):
     ticks_ms() -> int               monotonic milliseconds, wrapping like time.ticks_ms()
     entropy_into(buf)               fill buf with unpredictable bytes (os.urandom)
     storage_path -> str             folder for the flight log and settings
+    sense_supply_mv -> int          continuity sense supply (board file)
     sense_resistor_ohm -> int       continuity sense resistor (board file)
     adc_full_scale -> int           ADC reading at the sense supply (65535 for read_u16)
     board_name -> str               short board name for DEVICE_INFO (at most 16 ASCII bytes)
+    device_id -> bytes              8 bytes unique to this board, for DEVICE_INFO
 
 Continuity circuit parameters come from the board file (`sense_supply_mv`,
 `sense_resistor_ohm`, `adc_full_scale`) so the resistance arithmetic in

@@ -45,6 +45,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 from machine import ADC, I2C, UART  # noqa: E402
+from machine import unique_id as machine_unique_id  # noqa: E402
 
 from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON  # noqa: E402
 
@@ -89,6 +90,8 @@ class PicoHal:
 
         self.board = board
         self.board_name = board["name"]  # DEVICE_INFO (at most 16 ASCII bytes)
+        uid = bytes(machine_unique_id())
+        self.device_id = (uid + bytes(8))[:8]  # the flash chip's id on the rp2
         self.channels = channels
         self.storage_path = board["storage_path"]
         # Continuity circuit constants (firmware/continuity.py uses them).

@@ -24,33 +24,14 @@ import time
 
 from firmware.app import KEY_FILE, App
 from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON
+from ground.keys import KEY_LEN, parse_key
 from ground.sim.hal import SimHal, real_clock
 from ground.sim.igniter import Igniter, make_igniter
 from protocol import constants as C
 from protocol.ticks import ticks_add
 
-KEY_LEN = 32
-
-
-def parse_device_key(value):
-    """None, 32 bytes, or 64 hex digits -> 32 bytes (or None). ValueError otherwise."""
-    if value is None:
-        return None
-    if isinstance(value, (bytes, bytearray)):
-        key = bytes(value)
-    else:
-        text = str(value).strip()
-        try:
-            key = bytes.fromhex(text)
-        except ValueError:
-            key = b""
-        if len(text) != 2 * KEY_LEN:
-            key = b""
-    if len(key) != KEY_LEN:
-        raise ValueError("device key must be 64 hex digits (32 bytes)")
-    if key == bytes(KEY_LEN):
-        raise ValueError("an all-zero device key means 'no key': leave the key out instead")
-    return key
+# the simulator takes device keys exactly as the ground station does
+parse_device_key = parse_key
 
 
 class FolderStorage:

@@ -106,6 +106,7 @@ class SimHal:
         self.level = [False] * self.channels
         self.stuck = [False] * self.channels  # fault injection: reads back on whatever it is driven to
         self.board_name = "sim-%dch" % self.channels
+        self.device_id = random.Random("device-%s" % seed).randbytes(8)
         self.key = KEY_ON if key_on else KEY_OFF
         self.wired = wired
         self.battery_oc_mv = battery_oc_mv

@@ -29,6 +29,7 @@ class FakeHal:
         self.sense_resistor_ohm = 330
         self.sense_supply_mv = 3300
         self.board_name = "fake-2ch"
+        self.device_id = b"fakehal0"
         self.wired = True
         # the serial port: bytes from the ground waiting to be read, bytes the device wrote
         self.rx_buf = bytearray(8192)

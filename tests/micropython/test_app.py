@@ -135,6 +135,7 @@ def test_device_info_and_igniter_test():
     rig = Rig()
     info = rig.command(M.GetDeviceInfo())
     assert info.board_name == "fake-2ch" and info.channels == 2 and info.protocol_version == 1
+    assert info.device_id == b"fakehal0"  # from the HAL, not from the app
     result = rig.command(M.IgniterTest(0))
     assert result.continuity == C.CONT_CONNECTED and 900 <= result.resistance_mohm <= 1100
     assert 9000 <= result.sense_current_ua <= 10000  # ~10 mA into a near-short

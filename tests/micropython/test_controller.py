@@ -253,19 +253,11 @@ def test_hard_cap_stops_a_fire_at_3_s_whatever_arrives():
 
 
 def test_link_loss_makes_armed_safe_within_1_s():
-    c, hal = armed()
-    c.frame_received(hal.now)
+    c, hal = armed()  # the ARM was the last frame heard
     last = hal.now
-    run(c, hal, 1200)
-    assert c.state == C.STATE_SAFE and c.safe_reason == C.SAFE_LINK_LOST
-    # find when it happened: the buzzer went off with the state; re-run to measure precisely
-    c, hal = armed()
-    last = hal.now
-    t = 0
     while c.state == C.STATE_ARMED:
         step(c, hal, 1)
-        t += 1
-    assert t == 1000, t
+    assert c.state == C.STATE_SAFE and c.safe_reason == C.SAFE_LINK_LOST
     assert ticks_diff(hal.now, last) == 1000
 
 

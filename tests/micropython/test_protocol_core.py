@@ -306,7 +306,8 @@ def test_backpressure_loses_nothing_when_slots_are_full():
     rounds = 0
     while i < len(stream):
         taken = gnd.receive_data(stream[i:])
-        assert taken < len(stream) - i or got or rounds > 0 or taken == len(stream)
+        if rounds == 0:
+            assert taken < len(stream)  # two slots cannot take ten frames at once
         i += taken
         got += [g[2].re_seq for g in drain(gnd)]
         rounds += 1
