@@ -266,6 +266,10 @@ class Controller:
         state = self.state
         if state != STATE_ARMED and state != STATE_FIRING:
             return NAK_NOT_ARMED if state != STATE_FAULT else NAK_FAULT
+        if state == STATE_ARMED and ticks_diff(now_ms, self._lapse_at) >= 0:
+            # the ARM lapsed since the last tick: it must not fire on a stale ARM
+            self._go(EV_LAPSE, now_ms)
+            return NAK_NOT_ARMED
         if not self._token_matches(buf, off):
             return NAK_BAD_TOKEN
         if (

@@ -358,3 +358,12 @@ def test_tick_and_fire_dispatch_allocate_nothing():
     no_alloc(fire_frame)
     assert c.state == C.STATE_FIRING and hal.level[0] == 1
     assert_raises(IndexError, hal.fire, 9, True)
+
+
+def test_a_fire_after_the_arm_lapsed_is_refused_even_before_the_next_tick():
+    c, hal = armed()
+    # the lapse deadline passes between two ticks, and a FIRE arrives right then
+    hal.now = ticks_add(hal.now, c.arm_lapse_ms)
+    assert c.fire(hal.now, c.token, 0, 1, 0xFE) == C.NAK_NOT_ARMED
+    assert not hal.any_on()
+    assert c.state == C.STATE_SAFE and c.safe_reason == C.SAFE_ARM_LAPSED
