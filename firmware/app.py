@@ -8,6 +8,11 @@ simulated clock; `run()` is the asyncio loop around it on the board.
 The controller is never delayed by output: replies and heartbeats go into a
 bounded output queue that is drained as fast as the port accepts; when the
 queue is full, telemetry (and only telemetry) is dropped.
+
+The altimeter (firmware/recorder.py) samples the barometer every 10 ms; its
+flight-log writes are held back while an output is on. Flight downloads
+(FLIGHT_LIST, FLIGHT_READ) are served from `step()` a frame at a time, only
+while the output queue has room, so a download never crowds out a reply.
 """
 
 import struct
@@ -15,6 +20,8 @@ import struct
 from firmware import FIRMWARE_VERSION
 from firmware.continuity import Continuity
 from firmware.controller import OK, Controller
+from firmware.flightlog import FlightLog
+from firmware.recorder import SAMPLE_MS, Recorder
 from protocol import DUPLICATE, ROLE_DEVICE, Connection
 from protocol import constants as C
 from protocol.compat import const, copy_into
@@ -26,13 +33,19 @@ STATUS_MS = const(500)
 OUT_QUEUE_BYTES = const(2048)
 UNSOLICITED = const(0xFFFF)  # re_seq of a STATUS nobody asked for
 KEY_FILE = "key.bin"
+MAX_READ_JOBS = const(4)  # FLIGHT_READ windows queued: the ground keeps two in flight
+# Room kept in the output queue when sending a download frame, so a reply
+# (largest: STATUS with 8 channels, 70 bytes on the wire) always fits after it.
+DOWNLOAD_FRAME_ROOM = const(2 * 262 + 80)
 
-# CONFIG keys: (min, max); the safety limits are the upper bounds.
-CONFIG_LIMITS = {
-    C.CFG_ARM_LAPSE_MS: (1000, 10000),
-    C.CFG_FIRE_PULSE_MS: (50, 250),
-    C.CFG_FIRE_CAP_MS: (250, 3000),
-    C.CFG_LINK_LOSS_MS: (250, 1000),
+# CONFIG keys: (min, max, owner, attribute); the safety limits are the upper bounds.
+CONFIG = {
+    C.CFG_ARM_LAPSE_MS: (1000, 10000, "controller", "arm_lapse_ms"),
+    C.CFG_FIRE_PULSE_MS: (50, 250, "controller", "fire_pulse_ms"),
+    C.CFG_FIRE_CAP_MS: (250, 3000, "controller", "fire_cap_ms"),
+    C.CFG_LINK_LOSS_MS: (250, 1000, "controller", "link_loss_ms"),
+    C.CFG_MAIN_DEPLOY_M: (30, 1000, "recorder", "main_deploy_m"),
+    C.CFG_TELEMETRY_HZ: (1, 50, "recorder", "telemetry_hz"),
 }
 
 
@@ -96,7 +109,16 @@ class App:
         self._next_tick = now
         self._next_heartbeat = now
         self._next_status = ticks_add(now, STATUS_MS // 2)
+        self._next_sample = now
         self._pending_key = None
+        root = hal.storage_path
+        log = FlightLog(root) if root is not None else None
+        self.recorder = Recorder(log, hal.board_name.encode()[:12], FIRMWARE_VERSION)
+        # downloads: FLIGHT_READ windows as [flight, next offset, end], and a FLIGHT_LIST in progress
+        self._reads = []
+        self._read_file = None
+        self._read_flight = -1
+        self._list = None  # [re_seq, entries, next index]
 
     # --- the loop ------------------------------------------------------------------------------
     def step(self, now_ms):
@@ -107,12 +129,24 @@ class App:
         if self.controller.state == C.STATE_FIRING or ticks_diff(now_ms, self._next_tick) >= 0:
             self.controller.tick(now_ms)
             self._next_tick = ticks_add(now_ms, TICK_MS)
+        rec = self.recorder
+        if ticks_diff(now_ms, self._next_sample) >= 0:
+            rec.sample(now_ms, self.hal.pressure_pa())
+            self._next_sample = ticks_add(now_ms, SAMPLE_MS)
+            if rec.telemetry_due(now_ms):
+                n = rec.take_telemetry(self.conn.tx, C.PAYLOAD_OFFSET)
+                self._queue(C.TELEMETRY, n, -1, True)
+        if self.controller.state != C.STATE_FIRING:
+            rec.drain()  # a flash write can stall the chip: never while an output is on
         if ticks_diff(now_ms, self._next_heartbeat) >= 0:
             self.send_heartbeat()
             self._next_heartbeat = ticks_add(now_ms, HEARTBEAT_MS)
         if ticks_diff(now_ms, self._next_status) >= 0:
-            self.send_status(now_ms, UNSOLICITED)
+            if not self._reads:  # a download has the line; heartbeats still carry the state
+                self.send_status(now_ms, UNSOLICITED)
             self._next_status = ticks_add(now_ms, STATUS_MS)
+        if self._list is not None or self._reads:
+            self._serve_downloads()
         self.out.flush(self.hal)
 
     async def run(self, max_steps=-1):
@@ -183,6 +217,10 @@ class App:
             f |= C.DEV_KEYED
         if self.controller.state == C.STATE_ARMED or self.controller.state == C.STATE_FIRING:
             f |= C.DEV_BUZZER
+        if self.recorder.flying:
+            f |= C.DEV_FLYING
+        if self.recorder.log_full:
+            f |= C.DEV_LOG_FULL
         return f
 
     def send_heartbeat(self):
@@ -202,9 +240,12 @@ class App:
         cont = self.continuity
         tx = self.conn.tx
         p = C.PAYLOAD_OFFSET
+        rec = self.recorder
+        log = rec.log
         struct.pack_into(
             "<HBBBHBiIHB", tx, p, re_seq, c.state, c.safe_reason, self._flags(),
-            self.hal.battery_mv(), 0, 0, 0, c.arm_remaining_ms(now_ms), c.channels,
+            self.hal.battery_mv(), rec.state, rec.altitude_cm,
+            log.free_bytes if log is not None else 0, c.arm_remaining_ms(now_ms), c.channels,
         )
         q = p + C.STATUS_BASE_LEN
         for ch in range(c.channels):
@@ -297,28 +338,17 @@ class App:
                 if cls != C.CONT_UNKNOWN:
                     break
             reply = M.IgniterResult(seq, ch, cls, self.continuity.mohm[ch], self._sense_ua(raw))
-        elif t == C.FLIGHT_LIST:
-            reply = M.FlightInfo(seq, 0, 0, 0, 0, 0, 0, bytes(32), 0)  # no flights logged yet
-        elif t == C.FLIGHT_READ:
-            self._nak(seq, t, C.NAK_NO_SUCH_FLIGHT)
-            return
-        elif t == C.FLIGHT_ERASE:
-            confirm = bytes(frame.buf[C.PAYLOAD_OFFSET + 2 : C.PAYLOAD_OFFSET + 7])
-            if confirm != C.ERASE_CONFIRM:
-                self._nak(seq, t, C.NAK_NEED_CONFIRM)
-            elif c.state != C.STATE_SAFE:
-                self._nak(seq, t, C.NAK_BAD_STATE)
-            else:
-                self._ack(seq, t)  # nothing is logged yet: nothing to erase
+        elif t == C.FLIGHT_LIST or t == C.FLIGHT_READ or t == C.FLIGHT_ERASE:
+            self._flight_command(frame, t, seq)
             return
         elif t == C.CONFIG_GET or t == C.CONFIG_SET:
             key = frame.u8(0)
-            if key not in CONFIG_LIMITS:
+            if key not in CONFIG:
                 self._nak(seq, t, C.NAK_BAD_VALUE)
                 return
             if t == C.CONFIG_SET:
                 value = struct.unpack_from("<i", frame.buf, C.PAYLOAD_OFFSET + 1)[0]
-                lo, hi = CONFIG_LIMITS[key]
+                lo, hi = CONFIG[key][0], CONFIG[key][1]
                 if not lo <= value <= hi:
                     self._nak(seq, t, C.NAK_BAD_VALUE)
                     return
@@ -349,25 +379,118 @@ class App:
         self._queue(reply.TYPE, n, seq)
 
     def _get_config(self, key):
-        c = self.controller
-        if key == C.CFG_ARM_LAPSE_MS:
-            return c.arm_lapse_ms
-        if key == C.CFG_FIRE_PULSE_MS:
-            return c.fire_pulse_ms
-        if key == C.CFG_FIRE_CAP_MS:
-            return c.fire_cap_ms
-        return c.link_loss_ms
+        _lo, _hi, owner, attr = CONFIG[key]
+        return getattr(getattr(self, owner), attr)
 
     def _set_config(self, key, value):
-        c = self.controller
-        if key == C.CFG_ARM_LAPSE_MS:
-            c.arm_lapse_ms = value
-        elif key == C.CFG_FIRE_PULSE_MS:
-            c.fire_pulse_ms = value
-        elif key == C.CFG_FIRE_CAP_MS:
-            c.fire_cap_ms = value
+        _lo, _hi, owner, attr = CONFIG[key]
+        setattr(getattr(self, owner), attr, value)
+
+    # --- flight downloads (section 10 of PROTOCOL.md) ------------------------------------------
+    def _flight_command(self, frame, t, seq):
+        log = self.recorder.log
+        if t == C.FLIGHT_LIST:
+            # listed a frame at a time by _serve_downloads; a new LIST replaces an unfinished one
+            self._list = [seq, log.flights() if log is not None else [], 0]
+            return
+        if log is None:
+            self._nak(seq, t, C.NAK_NO_SUCH_FLIGHT)
+            return
+        flight = frame.u8(0) | frame.u8(1) << 8
+        busy = self.recorder.flying or self.controller.state != C.STATE_SAFE
+        if t == C.FLIGHT_ERASE:
+            confirm = bytes(frame.buf[C.PAYLOAD_OFFSET + 2 : C.PAYLOAD_OFFSET + 7])
+            if confirm != C.ERASE_CONFIRM:
+                self._nak(seq, t, C.NAK_NEED_CONFIRM)
+            elif self.recorder.flying:
+                self._nak(seq, t, C.NAK_BUSY)
+            elif self.controller.state != C.STATE_SAFE:
+                self._nak(seq, t, C.NAK_BAD_STATE)
+            else:
+                self._end_reads()
+                if log.erase(flight):
+                    self._ack(seq, t)
+                else:
+                    self._nak(seq, t, C.NAK_NO_SUCH_FLIGHT)
+            return
+        # FLIGHT_READ: only on a SAFE pad with nothing being logged, so a download
+        # never takes time from an armed controller or a flight in progress
+        offset, length = struct.unpack_from("<II", frame.buf, C.PAYLOAD_OFFSET + 2)
+        entry = log.entry(flight)
+        if entry is None:
+            self._nak(seq, t, C.NAK_NO_SUCH_FLIGHT)
+        elif busy:
+            self._nak(seq, t, C.NAK_BUSY)
+        elif length == 0 or offset + length > entry.size:
+            self._nak(seq, t, C.NAK_OUT_OF_RANGE)
+        elif len(self._reads) >= MAX_READ_JOBS:
+            self._nak(seq, t, C.NAK_BUSY)
         else:
-            c.link_loss_ms = value
+            self._reads.append([flight, offset, offset + length])
+
+    def _end_reads(self):
+        self._reads = []
+        self._end_file()
+
+    def _serve_downloads(self):
+        """Queue FLIGHT_INFO / FLIGHT_DATA frames while the output queue has room for them."""
+        from protocol import messages as M
+
+        if self.controller.state != C.STATE_SAFE:
+            self._end_reads()  # armed meanwhile: the ground re-requests its gaps later
+        log = self.recorder.log
+        tx = self.conn.tx
+        p = C.PAYLOAD_OFFSET
+        while self.out.room() >= DOWNLOAD_FRAME_ROOM:
+            if self._list is not None:
+                re_seq, entries, i = self._list
+                if not entries:
+                    info = M.FlightInfo(re_seq, 0, 0, 0, 0, 0, 0, bytes(32), 0)
+                else:
+                    e = entries[i]
+                    digest = log.digest(e.flight)
+                    crc = digest[0][0] | digest[0][1] << 8 | digest[0][2] << 16 | digest[0][3] << 24
+                    info = M.FlightInfo(re_seq, i, min(len(entries), 255), e.flight, e.flags,
+                                        e.size, crc, digest[1], e.apogee_cm)
+                self._queue(C.FLIGHT_INFO, info.pack_into(tx, p))
+                i += 1
+                if i >= len(entries) or i >= 255:
+                    self._list = None
+                else:
+                    self._list[2] = i
+                continue
+            if not self._reads:
+                return
+            job = self._reads[0]
+            flight, offset, end = job
+            if self._read_flight != flight:
+                self._end_file()
+                self._read_file = open(log.path(flight), "rb")
+                self._read_flight = flight
+            n = end - offset
+            if n > C.FLIGHT_CHUNK_MAX:
+                n = C.FLIGHT_CHUNK_MAX
+            f = self._read_file
+            f.seek(offset)
+            data = f.read(n)
+            n = len(data)
+            if n == 0:
+                self._reads.pop(0)  # the file is shorter than its index says: the ground sees a gap
+                continue
+            struct.pack_into("<HI", tx, p, flight, offset)
+            copy_into(tx, p + C.FLIGHT_DATA_HEADER_LEN, data, 0, n)
+            self._queue(C.FLIGHT_DATA, C.FLIGHT_DATA_HEADER_LEN + n)
+            job[1] = offset + n
+            if job[1] >= end:
+                self._reads.pop(0)
+                if not self._reads:
+                    self._end_file()
+
+    def _end_file(self):
+        if self._read_file is not None:
+            self._read_file.close()
+        self._read_file = None
+        self._read_flight = -1
 
     def _sense_ua(self, raw):
         """Sense current in microamps: (supply - node) / R_sense, as a fraction of full scale."""

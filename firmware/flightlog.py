@@ -1,6 +1,7 @@
 """The flight log: versioned, fixed-size, checksummed records, append-only, one file per flight.
 
     <root>/flights/NNNN.cwf   header (HEADER_LEN bytes) then RECORD_LEN-byte records
+    <root>/flights/NNNN.sum   CRC-32 and SHA-256 of the flight's bytes (for FLIGHT_INFO)
     <root>/flights/index.bin  one INDEX_LEN-byte entry per closed (or recovered) flight
 
 Every header, record and index entry ends with the CRC-32 of the bytes before
@@ -11,15 +12,18 @@ added to the index marked TORN. Nothing is ever erased except by erase(),
 which the app calls only for an explicit, confirmed FLIGHT_ERASE.
 
 Appending a sample allocates nothing: one preallocated record buffer, packed in
-place, CRC written in place, one write().
+place, CRC written in place, one write(). The whole-flight CRC-32 and SHA-256
+run along as records are written, so FLIGHT_LIST never has to read a flight
+back to answer (a recovered flight's digest is computed once, at boot).
 """
 
+import hashlib
 import os
 import struct
 
 from protocol.compat import const
 from protocol.constants import ERASE_ALL, FLIGHT_COMPLETE, FLIGHT_CORRUPT, FLIGHT_TORN
-from protocol.crc import crc32_into, crc32_matches
+from protocol.crc import Crc32, crc32_into, crc32_matches
 
 FORMAT_VERSION = const(1)
 MAGIC = b"CWFL"
@@ -48,7 +52,19 @@ EV_LANDED = const(5)
 INDEX_FMT = "<HBBIi"
 INDEX_LEN = const(16)
 
-DEFAULT_RESERVE_BYTES = const(4096)  # stop logging this far before the storage is full
+# Digest file: crc32 of the flight u32, sha256 32s, crc32 of those 36 bytes u32
+SUM_LEN = const(40)
+
+DEFAULT_RESERVE_BYTES = const(4096)
+# Free space is reported up to 1 GiB - 1: a larger count would be a heap int on the board.
+MAX_FREE_BYTES = const(0x3FFFFFFF)  # stop logging this far before the storage is full
+
+
+def pack_record(buf, off, rec_type, code, t_ms, pressure_pa, altitude_cm, speed_dms, accel_dms2):
+    """Pack one record, with its CRC, at buf[off:off+RECORD_LEN]. Allocates nothing."""
+    struct.pack_into(RECORD_FMT, buf, off, rec_type, code, speed_dms, t_ms, pressure_pa,
+                     altitude_cm, accel_dms2, 0)
+    crc32_into(buf, off, off + RECORD_LEN - 4, buf, off + RECORD_LEN - 4)
 
 
 def _exists(path):
@@ -93,14 +109,36 @@ class FlightLog:
         self._file = None
         self._flight = -1
         self._written = 0
+        self._room = 0
+        self._crc = Crc32()
+        self._sha = None
+        self._free = 0  # refreshed when a flight begins, closes or is erased
         self.entries = []
         self.recovered = []  # flights found unclosed (power cut) at this boot
         self._load_index()
         self._recover_unclosed()
+        self._refresh_free()
 
     # --- paths and space --------------------------------------------------------------------------
     def path(self, flight):
         return "%s/%04d.cwf" % (self.dir, flight)
+
+    def sum_path(self, flight):
+        return "%s/%04d.sum" % (self.dir, flight)
+
+    def _refresh_free(self):
+        free = self._free_bytes() - self.reserve_bytes
+        self._free = 0 if free < 0 else (free if free < MAX_FREE_BYTES else MAX_FREE_BYTES)
+
+    @property
+    def free_bytes(self):
+        """Bytes left for flights above the reserve (at most MAX_FREE_BYTES); counted down in
+        records while logging. Allocates nothing."""
+        if self._file is not None:
+            if self._room >= MAX_FREE_BYTES // RECORD_LEN:
+                return MAX_FREE_BYTES
+            return self._room * RECORD_LEN
+        return self._free
 
     def _free_bytes(self):
         if self.capacity_bytes:
@@ -207,11 +245,20 @@ class FlightLog:
         self._file = open(self.path(flight), "wb")
         self._file.write(head)
         self._file.flush()
+        self._crc.reset()
+        self._crc.update(head, 0, HEADER_LEN)
+        self._sha = hashlib.sha256()
+        self._sha.update(head)
         self._flight = flight
         self._written = HEADER_LEN
         # how many more records fit, counted once here rather than per sample
-        self._room = (self._free_bytes() - self.reserve_bytes) // RECORD_LEN
+        self._refresh_free()
+        self._room = self._free // RECORD_LEN
         return flight
+
+    @property
+    def logging(self):
+        return self._file is not None
 
     def append(self, rec_type, code, t_ms, pressure_pa, altitude_cm, speed_dms, accel_dms2):
         """Append one record; False (and log_full) when storage is full. Allocates nothing."""
@@ -220,11 +267,27 @@ class FlightLog:
         if self._room <= 0:
             self.log_full = True
             return False
+        pack_record(self._rec, 0, rec_type, code, t_ms, pressure_pa, altitude_cm, speed_dms,
+                    accel_dms2)
+        return self._write_rec()
+
+    def append_packed(self, src, off):
+        """Append a record already packed (with its CRC) at src[off:off+RECORD_LEN]."""
+        if self._file is None:
+            return False
+        if self._room <= 0:
+            self.log_full = True
+            return False
         rec = self._rec
-        struct.pack_into(RECORD_FMT, rec, 0, rec_type, code, speed_dms, t_ms, pressure_pa,
-                         altitude_cm, accel_dms2, 0)
-        crc32_into(rec, 0, RECORD_LEN - 4, rec, RECORD_LEN - 4)
+        for i in range(RECORD_LEN):
+            rec[i] = src[off + i]
+        return self._write_rec()
+
+    def _write_rec(self):
+        rec = self._rec
         self._file.write(rec)
+        self._crc.update(rec, 0, RECORD_LEN)
+        self._sha.update(rec)
         self._written += RECORD_LEN
         self._room -= 1
         return True
@@ -239,8 +302,55 @@ class FlightLog:
             return
         self._file.close()
         self._file = None
+        self._write_sum(self._flight, self._crc, self._sha.digest())
+        self._sha = None
         self._append_index(FlightEntry(self._flight, FLIGHT_COMPLETE, self._written, apogee_cm))
         self._flight = -1
+        self._refresh_free()
+
+    # --- digests ----------------------------------------------------------------------------------
+    def _write_sum(self, flight, crc, sha):
+        buf = bytearray(SUM_LEN)
+        crc.into(buf, 0)
+        buf[4:36] = sha
+        crc32_into(buf, 0, 36, buf, 36)
+        with open(self.sum_path(flight), "wb") as f:
+            f.write(buf)
+
+    def digest(self, flight):
+        """(crc32 as 4 little-endian bytes, sha256) of a flight's bytes 0 .. size-1.
+
+        Read from the flight's .sum file; computed from the flight file (and the
+        .sum written) when it is missing or damaged, as after a power cut."""
+        e = self.entry(flight)
+        if e is None:
+            return None
+        try:
+            with open(self.sum_path(flight), "rb") as f:
+                buf = f.read(SUM_LEN)
+            if len(buf) == SUM_LEN and crc32_matches(buf, 0, 36, self._scratch):
+                return bytes(buf[0:4]), bytes(buf[4:36])
+        except OSError:
+            pass
+        crc = Crc32()
+        sha = hashlib.sha256()
+        chunk = bytearray(256)
+        left = e.size
+        with open(self.path(flight), "rb") as f:
+            while left > 0:
+                n = f.readinto(chunk)
+                if not n:
+                    break
+                if n > left:
+                    n = left
+                crc.update(chunk, 0, n)
+                sha.update(chunk if n == len(chunk) else bytes(chunk[:n]))
+                left -= n
+        sha_bytes = sha.digest()  # once: MicroPython's hash objects finish at digest()
+        self._write_sum(flight, crc, sha_bytes)
+        out = bytearray(4)
+        crc.into(out, 0)
+        return bytes(out), sha_bytes
 
     # --- reading and erasing ------------------------------------------------------------------------
     def entry(self, flight):
@@ -272,10 +382,11 @@ class FlightLog:
         for e in self.entries:
             if flight == ERASE_ALL or e.flight == flight:
                 found = True
-                try:
-                    os.remove(self.path(e.flight))
-                except OSError:
-                    pass
+                for path in (self.path(e.flight), self.sum_path(e.flight)):
+                    try:
+                        os.remove(path)
+                    except OSError:
+                        pass
             else:
                 keep.append(e)
         if not found:
@@ -288,4 +399,5 @@ class FlightLog:
         os.rename(tmp, self.index_path)
         self.entries = keep
         self.log_full = False
+        self._refresh_free()
         return True

@@ -44,6 +44,40 @@ if IS_MICROPYTHON:
         dst[dst_off + 2] = hi & 0xFF
         dst[dst_off + 3] = hi >> 8
 
+    class Crc32:
+        """A running CRC-32 over data fed piece by piece (a whole flight log, record by record).
+
+        The register is kept as two 16-bit halves, so update() allocates nothing.
+        """
+
+        def __init__(self):
+            self.reset()
+
+        def reset(self):
+            self._lo = 0xFFFF
+            self._hi = 0xFFFF
+
+        def update(self, src, start, end):
+            lo = self._lo
+            hi = self._hi
+            tlo = _LO
+            thi = _HI
+            for i in range(start, end):
+                idx = (lo ^ src[i]) & 0xFF
+                lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ tlo[idx]
+                hi = (hi >> 8) ^ thi[idx]
+            self._lo = lo
+            self._hi = hi
+
+        def into(self, dst, dst_off):
+            """Write the CRC so far, little-endian, at dst[dst_off:dst_off+4]."""
+            lo = self._lo ^ 0xFFFF
+            hi = self._hi ^ 0xFFFF
+            dst[dst_off] = lo & 0xFF
+            dst[dst_off + 1] = lo >> 8
+            dst[dst_off + 2] = hi & 0xFF
+            dst[dst_off + 3] = hi >> 8
+
 else:
     import binascii
     import struct
@@ -51,6 +85,22 @@ else:
     def crc32_into(src, start, end, dst, dst_off):
         """Write CRC-32 of src[start:end] little-endian at dst[dst_off:dst_off+4]."""
         struct.pack_into("<I", dst, dst_off, binascii.crc32(memoryview(src)[start:end]))
+
+    class Crc32:
+        """A running CRC-32 over data fed piece by piece (a whole flight log, record by record)."""
+
+        def __init__(self):
+            self.reset()
+
+        def reset(self):
+            self._crc = 0
+
+        def update(self, src, start, end):
+            self._crc = binascii.crc32(memoryview(src)[start:end], self._crc)
+
+        def into(self, dst, dst_off):
+            """Write the CRC so far, little-endian, at dst[dst_off:dst_off+4]."""
+            struct.pack_into("<I", dst, dst_off, self._crc)
 
 
 if IS_MICROPYTHON:

@@ -31,6 +31,8 @@ class FakeHal:
         self.board_name = "fake-2ch"
         self.device_id = b"fakehal0"
         self.wired = True
+        self.storage_path = None  # no flight log unless a test gives a folder
+        self.pressure = -1  # barometer reading in Pa; -1: no barometer
         # the serial port: bytes from the ground waiting to be read, bytes the device wrote
         self.rx_buf = bytearray(8192)
         self.rx_head = 0
@@ -70,7 +72,7 @@ class FakeHal:
         self.led_on = on
 
     def pressure_pa(self):
-        return -1
+        return self.pressure
 
     def ticks_ms(self):
         return self.now

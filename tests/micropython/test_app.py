@@ -1,7 +1,9 @@
 """The firmware app end to end: a ground Connection talks to the app over the fake HAL's port."""
 
+import flight_profile as F
 from fake_hal import FakeHal
 from mptest import no_alloc
+from scratch import fresh_dir
 
 from firmware.app import App
 from firmware.hal import KEY_OFF
@@ -27,9 +29,11 @@ class MemoryStorage:
 class Rig:
     """The device app and a ground station joined by the fake port, on a simulated clock."""
 
-    def __init__(self, key=None, start=0):
+    def __init__(self, key=None, start=0, storage=False):
         self.hal = FakeHal()
         self.hal.now = start
+        if storage:
+            self.hal.storage_path = fresh_dir()
         self.storage = MemoryStorage()
         self.storage.key = key
         self.app = App(self.hal, self.storage)
@@ -43,6 +47,18 @@ class Rig:
             self.hal.now = ticks_add(self.hal.now, 1)
             self.app.step(self.hal.now)
             self.collect()
+
+    def fly(self, step_ms=5):
+        """Fly flight_profile's rocket past landing: the barometer follows it, the loop runs."""
+        start = self.hal.now
+        end = int((F.T_LANDED + 14.0) * 1000)
+        t = 0
+        while t <= end:
+            self.hal.pressure = F.pressure_pa(t / 1000.0)
+            self.hal.now = ticks_add(start, t)
+            self.app.step(self.hal.now)
+            self.collect()
+            t += step_ms
 
     def collect(self):
         data = self.hal.take_output()
@@ -236,3 +252,94 @@ def test_outputs_stop_within_250_ms_whatever_the_release_phase():
         off = [e for e in rig.hal.edges() if e[2] == 0][-1]
         worst = max(worst, off[0] - fired)
     assert worst <= 250, worst
+
+
+def _download(rig, info, window=3584):
+    """Fetch a whole flight with FLIGHT_READ windows; returns its bytes."""
+    data = bytearray(info.size_bytes)
+    offset = 0
+    while offset < info.size_bytes:
+        n = min(window, info.size_bytes - offset)
+        rig.got = []
+        rig.send(M.FlightRead(info.flight, offset, n))
+        rig.run(n // 11 + 50)
+        chunks = rig.replies(M.FlightData)
+        assert chunks, "no FLIGHT_DATA for offset %d" % offset
+        for c in chunks:
+            assert c.flight == info.flight
+            data[c.offset : c.offset + len(c.data)] = c.data
+        offset = chunks[-1].offset + len(chunks[-1].data)
+    return bytes(data)
+
+
+def test_a_flight_through_the_app_is_listed_and_downloads_verified():
+    import hashlib
+
+    from protocol.crc import crc32_into
+
+    rig = Rig(storage=True)
+    rig.got = []
+    rig.fly()
+    tele = rig.replies(M.Telemetry)
+    assert tele, "no TELEMETRY during the flight"
+    top = max(s.altitude_cm for t in tele for s in t.samples)
+    assert abs(top / 100.0 - F.APOGEE_M) < 0.02 * F.APOGEE_M
+    status = rig.command(M.GetStatus())
+    assert status.flight_state == C.FLIGHT_PAD and status.log_free_bytes > 0
+    info = rig.command(M.FlightList())
+    assert info.count == 1 and info.flags == C.FLIGHT_COMPLETE
+    assert abs(info.apogee_cm / 100.0 - F.APOGEE_M) < 0.01 * F.APOGEE_M
+    data = _download(rig, info)
+    crc = bytearray(4)
+    crc32_into(data, 0, len(data), crc, 0)
+    assert crc[0] | crc[1] << 8 | crc[2] << 16 | crc[3] << 24 == info.crc32
+    assert hashlib.sha256(data).digest() == info.sha256
+
+
+def test_flight_read_refusals():
+    rig = Rig(storage=True)
+    rig.fly()
+    info = rig.command(M.FlightList())
+    nak = rig.command(M.FlightRead(info.flight + 1, 0, 10))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_NO_SUCH_FLIGHT
+    nak = rig.command(M.FlightRead(info.flight, info.size_bytes - 4, 5))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_OUT_OF_RANGE
+    nak = rig.command(M.FlightRead(info.flight, 0, 0))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_OUT_OF_RANGE
+    rig.command(M.Arm(1, 0))
+    nak = rig.command(M.FlightRead(info.flight, 0, 100))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_BUSY  # never while armed
+
+
+def test_erase_needs_the_word_and_then_the_flight_is_gone():
+    rig = Rig(storage=True)
+    rig.fly()
+    info = rig.command(M.FlightList())
+    nak = rig.command(M.FlightErase(info.flight, b"erase"))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_NEED_CONFIRM
+    assert rig.command(M.FlightList()).count == 1
+    ack = rig.command(M.FlightErase(info.flight, C.ERASE_CONFIRM))
+    assert isinstance(ack, M.Ack)
+    assert rig.command(M.FlightList()).count == 0
+    nak = rig.command(M.FlightErase(info.flight, C.ERASE_CONFIRM))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_NO_SUCH_FLIGHT
+
+
+def test_a_loop_pass_while_logging_a_flight_allocates_nothing():
+    rig = Rig(storage=True)
+    start = rig.hal.now
+    pressures = [F.pressure_pa(i / 100.0) for i in range(int((F.PAD_S + 2.0) * 100))]
+    t = [0]
+
+    def one_pass():
+        rig.hal.pressure = pressures[t[0] // 10]
+        rig.hal.now = ticks_add(start, t[0])
+        rig.app.step(rig.hal.now)
+        rig.hal.tx_n = 0  # the ground's side of the port, not the device's
+        t[0] += 10
+
+    while not rig.app.recorder.flying:
+        one_pass()
+    for _ in range(30):  # telemetry batches and log writes under way
+        no_alloc(one_pass)
+    assert rig.app.recorder.flying and rig.app.recorder.state >= C.FLIGHT_BOOST

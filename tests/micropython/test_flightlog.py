@@ -1,9 +1,9 @@
 """The flight log on CPython and on real MicroPython: nothing before a torn record is ever lost."""
 
 import os
-import sys
 
 from mptest import no_alloc
+from scratch import fresh_dir
 
 from firmware.flightlog import (
     EV_APOGEE,
@@ -15,19 +15,6 @@ from firmware.flightlog import (
     FlightLog,
 )
 from protocol import constants as C
-
-_count = [0]
-
-
-def fresh_dir():
-    if sys.implementation.name != "micropython":
-        import tempfile
-
-        return tempfile.mkdtemp()
-    _count[0] += 1
-    path = "/fltest%d" % _count[0]
-    os.mkdir(path)
-    return path
 
 
 def write_flight(log, n_samples=20, close=True):
@@ -169,3 +156,59 @@ def test_appending_a_sample_allocates_nothing():
 
     no_alloc(one_sample)
     log.close(0)
+
+
+def _reference_digest(path, size):
+    import hashlib
+
+    data = read_file(path)[:size]
+    crc = bytearray(4)
+    from protocol.crc import crc32_into
+
+    crc32_into(data, 0, len(data), crc, 0)
+    return bytes(crc), hashlib.sha256(data).digest()
+
+
+def test_a_closed_flight_carries_the_crc_and_sha256_of_its_bytes():
+    root = fresh_dir()
+    log = FlightLog(root)
+    flight, _top = write_flight(log, n_samples=30)
+    e = log.entry(flight)
+    want = _reference_digest(log.path(flight), e.size)
+    assert log.digest(flight) == want
+    # after a reboot the digest comes from the .sum file, unchanged
+    assert FlightLog(root).digest(flight) == want
+
+
+def test_a_recovered_flight_digest_covers_only_its_valid_bytes():
+    root = fresh_dir()
+    log = FlightLog(root)
+    flight, _top = write_flight(log, n_samples=12, close=False)
+    log._file.close()  # the power is cut: no .sum, no index entry
+    with open(log.path(flight), "ab") as f:
+        f.write(b"\x01\x02\x03")  # a torn part-record
+    again = FlightLog(root)
+    e = again.entry(flight)
+    assert e.size == HEADER_LEN + 14 * RECORD_LEN
+    assert again.digest(flight) == _reference_digest(again.path(flight), e.size)
+
+
+def test_a_damaged_digest_file_is_recomputed():
+    root = fresh_dir()
+    log = FlightLog(root)
+    flight, _top = write_flight(log, n_samples=5)
+    want = log.digest(flight)
+    with open(log.sum_path(flight), "wb") as f:
+        f.write(b"\x00" * 40)
+    assert FlightLog(root).digest(flight) == want
+
+
+def test_free_bytes_fall_as_records_are_written_and_return_on_erase():
+    root = fresh_dir()
+    log = FlightLog(root, capacity_bytes=64 * 1024, reserve_bytes=1024)
+    before = log.free_bytes
+    flight, _top = write_flight(log, n_samples=40)
+    used = before - log.free_bytes
+    assert used >= HEADER_LEN + 42 * RECORD_LEN, used
+    log.erase(flight)
+    assert log.free_bytes == before
