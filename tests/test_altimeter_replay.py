@@ -1,25 +1,21 @@
-"""Real flights through the firmware's detection code: events in order, apogee within 1 % and 0.5 s."""
+"""Real flights through the firmware's detection code: events in order, apogee within 1 % and 0.5 s.
+
+The same replay (tests/micropython/replay.py) runs on CPython and on real MicroPython, and the
+two must agree to the centimetre and millisecond: the board computes what this test checks.
+"""
 
 import os
+import shutil
+import sys
 
 import flightlogs as L
 import pytest
+from test_micropython import MP_DIR, _run_node
 
-from firmware.altimeter import FlightDetector
-from firmware.baro import PadBaseline, altitude_cm
+from firmware.baro import altitude_cm
 
-
-def replay(samples):
-    t0 = samples[0][0]
-    pad = PadBaseline(samples=20)
-    i = 0
-    while not pad.add(samples[i][1]):
-        i += 1
-    det = FlightDetector()
-    for t, p, _ in samples[i:]:
-        det.sample(t - t0, pad.agl_cm(p))
-    return det, pad, t0
-
+sys.path.insert(0, str(MP_DIR))
+import replay as R  # tests/micropython/replay.py, shared with the board run
 
 CASES = [
     # (reader, how the log states its own apogee)
@@ -29,18 +25,45 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "reader", "own"), CASES, ids=[c[0] for c in CASES])
-def test_real_flight_apogee_and_events(name, reader, own):
+def _samples(reader):
     if not L.FLIGHTS.exists():
         if os.environ.get("CI"):
             pytest.fail("shared flight logs missing at %s" % L.FLIGHTS)
         pytest.skip("shared flight logs sit beside the repository")
-    samples = reader()
-    det, pad, t0 = replay(samples)
+    return reader()
+
+
+def _replay_on_micropython(data, tmp_path):
+    """Run replay.replay(data) on MicroPython 1.29; returns its result tuple."""
+    shutil.copy(MP_DIR / "replay.py", tmp_path / "replay.py")
+    (tmp_path / "replay_data.py").write_text("DATA = %r\n" % data)
+    script = tmp_path / "replay_main.py"
+    script.write_text(
+        "from replay import replay\nfrom replay_data import DATA\nprint('RESULT', replay(DATA))\n"
+    )
+    code, out = _run_node(["--exec", "--heapsize", "16m", str(script)], 600)
+    assert code == 0, out
+    line = [x for x in out.splitlines() if x.startswith("RESULT ")][-1]
+    return tuple(int(v) for v in line[len("RESULT ") :].strip("()").split(","))
+
+
+@pytest.mark.parametrize(("name", "reader", "own"), CASES, ids=[c[0] for c in CASES])
+def test_real_flight_on_micropython_matches_cpython_exactly(name, reader, own, tmp_path):
+    data = R.pack(_samples(reader))
+    assert _replay_on_micropython(data, tmp_path) == R.replay(data)
+
+
+@pytest.mark.parametrize(("name", "reader", "own"), CASES, ids=[c[0] for c in CASES])
+def test_real_flight_apogee_and_events(name, reader, own):
+    samples = _samples(reader)
+    t0 = samples[0][0]
+    top_cm, apogee_ms, liftoff_ms, burnout_ms, detected_ms, main_ms, landed_ms, pad_cm = R.replay(
+        R.pack(samples)
+    )
     if own == "column":
         heights = [alt for _t, _p, alt in samples]
     else:
-        heights = [(altitude_cm(p) - pad.pad_altitude_cm) / 100 for _t, p, _ in samples]
+        heights = [(altitude_cm(p) - pad_cm) / 100 for _t, p, _ in samples]
     # The log's own apogee, with one-sample spikes removed (a median of three): the
     # TeleMetrum's column peaks at 3903.8 m at 29.61 s only because its ejection
     # charge fired then (the sample before reads 3287.7 m); the true top is flat at
@@ -48,11 +71,11 @@ def test_real_flight_apogee_and_events(name, reader, own):
     smooth = [sorted(heights[i - 1 : i + 2])[1] for i in range(1, len(heights) - 1)]
     k = max(range(len(smooth)), key=lambda j: smooth[j])
     own_m, own_t = smooth[k], samples[k + 1][0]
-    apogee_m = det.max_height_cm / 100
+    apogee_m = top_cm / 100
     assert abs(apogee_m - own_m) <= 0.01 * own_m, (apogee_m, own_m)
-    assert abs(det.apogee_ms - (own_t - t0)) <= 500, (det.apogee_ms, own_t - t0)
+    assert abs(apogee_ms - (own_t - t0)) <= 500, (apogee_ms, own_t - t0)
     # the events that happened are in order, and apogee was detected
-    events = [det.liftoff_ms, det.burnout_ms, det.apogee_detected_ms, det.main_ms, det.landed_ms]
+    events = [liftoff_ms, burnout_ms, detected_ms, main_ms, landed_ms]
     seen = [e for e in events if e >= 0]
     assert seen == sorted(seen) and len(seen) >= 3
-    assert det.apogee_detected_ms >= det.apogee_ms
+    assert detected_ms >= apogee_ms
