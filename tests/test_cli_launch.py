@@ -107,7 +107,7 @@ def test_abort_while_firing_stops_the_output_within_250_ms():
         on = [e for e in device.edges if e[2]]
         off = [e for e in device.edges if not e[2]]
         assert len(on) == 1 and len(off) == 1
-        # the device clock is time.monotonic() in ms (ground/sim/hal.real_clock)
+        # the device clock is time.monotonic() in ms (ground/sim/device.WarpClock at speed 1)
         pressed_ms = int(seq.keyboard.at * 1000) & TICKS_MAX
         assert ticks_diff(on[0][0], pressed_ms) < 0  # it was firing when the key went down
         assert 0 <= ticks_diff(off[0][0], pressed_ms) <= 250

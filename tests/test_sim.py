@@ -520,3 +520,24 @@ def test_control_commands():
         assert handle_command(dev, "quit") == ("ok quit", False)
     finally:
         dev.close()
+
+
+def test_warp_clock_runs_at_real_time_then_faster_without_a_jump():
+    from ground.sim.device import WarpClock
+    from protocol.ticks import ticks_diff
+
+    now = [1000.0]
+    clock = WarpClock(source=lambda: now[0])
+    t0 = clock()
+    assert t0 == 1000000 & ((1 << 30) - 1)
+    now[0] += 2.0
+    assert ticks_diff(clock(), t0) == 2000  # speed 1: device ms are real ms
+    before = clock()
+    clock.set_speed(20)
+    assert clock() == before  # no jump at the change
+    now[0] += 0.5
+    assert ticks_diff(clock(), before) == 10000  # 0.5 s real is 10 s of flight
+    with pytest.raises(ValueError):
+        clock.set_speed(0)
+    now[0] += 60000.0  # past the 2**30 ms wrap
+    assert 0 <= clock() < (1 << 30)

@@ -25,7 +25,7 @@ import time
 from firmware.app import KEY_FILE, App
 from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON
 from ground.keys import KEY_LEN, parse_key
-from ground.sim.hal import SimHal, real_clock
+from ground.sim.hal import TICKS_MASK, SimHal
 from ground.sim.igniter import Igniter, make_igniter
 from protocol import constants as C
 from protocol.ticks import ticks_add
@@ -75,6 +75,40 @@ class ManualClock:
         return self.now
 
 
+class WarpClock:
+    """Real time, optionally run faster: `coalwood demo --speed` flies a minute-long
+    flight in seconds. Ticks in ms, wrapping at 2**30 like MicroPython's ticks_ms().
+
+    Only speed up a SAFE pad: the device's link-loss and ARM-lapse timers would
+    run faster than the ground's heartbeats otherwise.
+    """
+
+    def __init__(self, speed=1.0, source=time.monotonic):
+        self._source = source  # seconds; tests pass a hand-driven one
+        # (real seconds, device ms, speed) at the last change, replaced whole so a
+        # reader on another thread never sees half an update; at speed 1 the ticks
+        # are time.monotonic() in ms, as the pty benchmarks assume
+        now = source()
+        self._anchor = (now, now * 1000.0, float(speed))
+
+    @property
+    def speed(self):
+        return self._anchor[2]
+
+    def set_speed(self, speed):
+        if not 0.0 < speed <= 1000.0:
+            raise ValueError("speed must be above 0 and at most 1000")
+        now = self._source()
+        self._anchor = (now, self._ms(now), float(speed))
+
+    def _ms(self, now):
+        real_s, ms, speed = self._anchor
+        return ms + (now - real_s) * 1000.0 * speed
+
+    def __call__(self):
+        return int(self._ms(self._source())) & TICKS_MASK
+
+
 class SimDevice:
     """A simulated pad box: SimHal + the firmware App.
 
@@ -83,7 +117,7 @@ class SimDevice:
     device_key: 32 bytes or 64 hex digits; the device then requires MACs (authenticated
         mode). It is written to the storage folder, as SET_KEY would.
     seed: makes the session nonce, arm tokens, ADC noise and fault injection repeatable.
-    clock: callable returning ticks in ms (default: real time, wrapping at 2**30).
+    clock: callable returning ticks in ms (default: a WarpClock, real time until sped up).
     storage_dir: the board's filesystem (default: a temporary folder removed on close()).
     wired: False simulates a radio link (SET_KEY is then refused).
     """
@@ -111,7 +145,7 @@ class SimDevice:
         self.storage = FolderStorage(storage_dir)
         if key is not None:
             self.storage.write_key(key)
-        self.clock = clock if clock is not None else real_clock
+        self.clock = clock if clock is not None else WarpClock()
         self.hal = SimHal(igniters, key_on=key_on, seed=seed, clock=self.clock,
                           storage_path=storage_dir, wired=wired)
         self.flip_rate = self.drop_rate = 0.0

@@ -6,7 +6,7 @@ The simulated pad (ground.sim.device.SimDevice, the real firmware App on
 SimHal) runs in this process, served on a pseudo-terminal by the pty server's
 own `Pump` (ground/sim/pty_server.py) at 115200 8N1, so 11,520 bytes per second
 each way. The ground side is the real ground.client.DeviceClient opened on the
-pty's path. The device's clock (ground.sim.hal.real_clock) and the times taken
+pty's path. The device's clock (ground.sim.device.WarpClock at speed 1) and the times taken
 here are both time.monotonic(), so a fire output's recorded on-edge can be
 compared with the moment the ground wrote the FIRE frame.
 
