@@ -52,9 +52,15 @@ BOARD = {
     "buzzer_pin": 22,
     # The Pico's onboard LED (GP25, active high): status and boot error codes.
     "led_pin": 25,
-    # I2C0 for the barometer (BMP280/MS5611 class), 400 kHz fast mode; GP4/GP5
-    # are I2C0's SDA/SCL pair and have 4.7k pull-ups to 3V3 on the board.
+    # I2C0 for the barometer, 400 kHz fast mode; GP4/GP5 are I2C0's SDA/SCL pair
+    # and have 4.7k pull-ups to 3V3 on the board.
     "i2c": {"id": 0, "sda": 4, "scl": 5, "freq": 400000},
+    # The barometer on that bus: "chip" picks the driver the HAL loads on first
+    # use ("bmp280" or "bmp388"; None for a box without one, which then reports
+    # -1 Pa), "address" is 0x76 with the sensor's SDO pin to GND (0x77 with it
+    # high). Named rather than detected: the driver checks the chip id, so a
+    # missing or different sensor reads as no barometer instead of being guessed at.
+    "barometer": {"chip": "bmp280", "address": 0x76},
     # UART0 to a radio modem (pad box to launch control): GP0 TX to the modem's
     # RX, GP1 RX from the modem's TX, 115200 8N1 like the USB link.
     "uart": {"id": 0, "tx": 0, "rx": 1, "baud": 115200},

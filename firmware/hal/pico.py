@@ -6,8 +6,15 @@ for the board it is given before touching anything else. Only `fire()` ever
 turns an output on.
 
 Hot paths (`fire`, `fire_readback`, `continuity_raw`, `arm_key`, `battery_mv`,
-`serial_read_into`, `serial_write`, `ticks_ms`) allocate nothing: pins, ADCs
-and buffers are built once here, integers stay below 2**30, nothing is sliced.
+`pressure_pa` once its driver is built, `serial_read_into`, `serial_write`,
+`ticks_ms`) allocate nothing: pins, ADCs and buffers are built once here,
+integers stay below 2**30, nothing is sliced.
+
+Barometer: the board file's "barometer" entry names the chip ("bmp280",
+"bmp388") and its I2C address, or None. The driver module is imported and the
+sensor probed and configured on the first `pressure_pa()` call, so a board
+without one loads neither. `pressure_pa()` never raises: with no barometer, or
+one that does not answer, it returns -1 and the launch controller carries on.
 
 Serial transports:
 
@@ -54,6 +61,12 @@ TRANSPORT_UART = "uart"
 
 UART_RXBUF = 1024  # bytes buffered by the UART driver between reads (a few frames)
 UART_TXBUF = 2048  # bytes queued for sending; a write that does not fit returns short
+
+# A barometer that did not answer is probed again on every 100th pressure_pa()
+# call: at the 100 Hz ascent rate one failed probe a second, and a sensor whose
+# connector is reseated on the pad comes back without a reboot.
+BARO_RETRY_CALLS = 100
+BARO_CHIPS = ("bmp280", "bmp388")
 
 # LED blink codes for halt(): N short flashes, then a pause.
 BLINK_NO_APP = 2  # firmware.app could not be imported
@@ -118,6 +131,13 @@ class PicoHal:
         self._led = Pin(board["led_pin"], Pin.OUT, value=0)
 
         self._i2c = None  # built on first use by i2c_bus()
+        baro = board.get("barometer")
+        self._baro_chip = baro["chip"] if baro else None
+        if self._baro_chip is not None and self._baro_chip not in BARO_CHIPS:
+            raise ValueError("barometer chip must be one of %s or None" % (BARO_CHIPS,))
+        self._baro_address = baro["address"] if self._baro_chip else 0
+        self._baro = None  # the driver, built on first use by pressure_pa()
+        self._baro_wait = 0  # pressure_pa() calls left before the next probe
 
         self.transport = transport
         self._uart = None
@@ -235,8 +255,36 @@ class PicoHal:
         self._led.value(1 if on else 0)
 
     def pressure_pa(self):
-        """Barometer reading in pascals; -1 until a barometer driver exists (see i2c_bus())."""
-        return -1
+        """Barometer reading in pascals; -1 with no barometer or one that does not answer.
+
+        Never raises. A probe that fails is repeated on the BARO_RETRY_CALLS-th call
+        after it; a read that fails gives -1 and the next call reads again.
+        """
+        baro = self._baro
+        if baro is None:
+            if self._baro_chip is None:
+                return -1
+            if self._baro_wait > 0:
+                self._baro_wait -= 1
+                return -1
+            try:
+                baro = self._open_barometer()
+            except Exception:  # no answer, a wrong chip, or no driver module on the board
+                self._baro_wait = BARO_RETRY_CALLS - 1
+                return -1
+            self._baro = baro
+        try:
+            return baro.read_pressure_pa()
+        except Exception:
+            return -1
+
+    def _open_barometer(self):
+        # Imported here, not at the top: a board without this chip never loads its driver.
+        if self._baro_chip == "bmp388":
+            from firmware.bmp388 import BMP388 as Driver
+        else:
+            from firmware.bmp280 import BMP280 as Driver
+        return Driver(self.i2c_bus(), self._baro_address)
 
     def i2c_bus(self):
         """The barometer's I2C bus from the board file, built on first use."""

@@ -3,6 +3,13 @@
 Runs on MicroPython and CPython. Call `install()` before importing
 firmware.hal.pico so its `from machine import ...` finds this module.
 
+I2C devices are register models a test attaches with `add_i2c_device(address,
+device)`: `BMP280Model` and `BMP388Model` hold trimming values and readings
+with known compensated results. Every fake bus sees the same devices; an
+address nobody answers (or a device with `fail` set) raises OSError(EIO), as
+the rp2 port does for a NACK. Register reads allocate nothing, so a driver's
+read path can run under mptest.no_alloc.
+
 Every pin event is logged in order, with its ordinal (its index in the log):
 an output latch write (EV_VALUE), a pin configured as input or output
 (EV_MODE), and a pin handed to the ADC (EV_ADC) or to a bus (EV_BUS). A test
@@ -41,6 +48,9 @@ _adc = [0] * N_PINS
 
 uarts = {}  # UART id -> the last FakeUART made with it
 i2cs = {}  # I2C id -> the last I2C made with it
+i2c_devices = {}  # 7-bit address -> register model answering there, on every fake bus
+
+EIO = 5  # errno of an I2C transfer the device did not acknowledge
 
 
 def _record(kind, pin, value):
@@ -64,6 +74,7 @@ def reset():
         _adc[i] = 0
     uarts.clear()
     i2cs.clear()
+    i2c_devices.clear()
     clear_log()
 
 
@@ -115,6 +126,12 @@ def mode(gpio):
 def pull(gpio):
     """Pin.PULL_UP / Pin.PULL_DOWN, or 0 for none."""
     return _pull[gpio]
+
+
+def add_i2c_device(address, device):
+    """Attach a register model (e.g. BMP388Model()) at `address`; returns it."""
+    i2c_devices[address] = device
+    return device
 
 
 def unique_id():
@@ -201,7 +218,129 @@ class I2C:
         i2cs[id] = self
 
     def scan(self):
-        return []
+        return sorted(i2c_devices)
+
+    def _device(self, addr):
+        dev = i2c_devices.get(addr)
+        if dev is None or dev.fail:
+            raise OSError(EIO)
+        return dev
+
+    def readfrom_mem_into(self, addr, memaddr, buf):
+        self._device(addr).read_into(memaddr, buf)
+
+    def writeto_mem(self, addr, memaddr, buf):
+        self._device(addr).write(memaddr, buf)
+
+
+# --- I2C register models -----------------------------------------------------------------------
+class RegisterDevice:
+    """A 256-byte register file; every write is recorded as (register, bytes)."""
+
+    def __init__(self):
+        self.regs = bytearray(256)
+        self.writes = []
+        self.fail = False  # True: the device stops answering (OSError on every transfer)
+
+    def read_into(self, reg, buf):
+        regs = self.regs
+        for i in range(len(buf)):
+            buf[i] = regs[(reg + i) & 0xFF]
+
+    def write(self, reg, buf):
+        self.writes.append((reg, bytes(buf)))
+        for i in range(len(buf)):
+            self.regs[(reg + i) & 0xFF] = buf[i]
+            self.written(reg + i)
+
+    def written(self, reg):
+        """Called after each register write; models override it to react."""
+
+
+class BMP280Model(RegisterDevice):
+    """A BMP280 with the datasheet's example trimming values and reading: 100656 Pa, 25.08 degC."""
+
+    CALIB = (
+        b"\x70\x6b\x43\x67\x18\xfc\x7d\x8e\x43\xd6\xd0\x0b"
+        b"\x27\x0b\x8c\x00\xf9\xff\x8c\x3c\xf8\xc6\x70\x17"
+    )
+    PRESSURE_PA = 100656
+
+    def __init__(self, chip_id=0x58):
+        RegisterDevice.__init__(self)
+        self.regs[0xD0] = chip_id
+        for i in range(24):
+            self.regs[0x88 + i] = self.CALIB[i]
+        self.set_adc(415148, 519888)
+
+    def set_adc(self, adc_p, adc_t):
+        """The 20-bit raw readings, left-aligned in press_msb..temp_xlsb (0xF7..0xFC)."""
+        r = self.regs
+        r[0xF7] = adc_p >> 12
+        r[0xF8] = (adc_p >> 4) & 0xFF
+        r[0xF9] = (adc_p & 0xF) << 4
+        r[0xFA] = adc_t >> 12
+        r[0xFB] = (adc_t >> 4) & 0xFF
+        r[0xFC] = (adc_t & 0xF) << 4
+
+
+class BMP388Model(RegisterDevice):
+    """A BMP388 with one real part's trimming values and a reading it gave.
+
+    The datasheet's double-precision formulas give 100876.006 Pa and 30.4993
+    degC for it. Entering normal mode checks the OSR/ODR pair the way the chip
+    does: a conversion time (datasheet section 3.9.2) that does not fit the ODR
+    period sets conf_err in ERR_REG and drops back to sleep; a pair that fits
+    has its first conversion in at once (STATUS drdy_press and drdy_temp set).
+    """
+
+    CALIB = b"\x23\x6b\x58\x49\xf6\x5c\xff\xce\xf4\x23\x00\xea\x63\x6e\x79\xf3\xf6\xaa\x43\x12\xc4"
+    PRESSURE_PA = 100876
+    TEMPERATURE_CENTI_C = 3050
+
+    def __init__(self, chip_id=0x50):
+        RegisterDevice.__init__(self)
+        self.regs[0x00] = chip_id
+        for i in range(21):
+            self.regs[0x31 + i] = self.CALIB[i]
+        self.regs[0x1C] = 0x02  # reset values: OSR pressure x4, ODR 200 Hz
+        self.set_adc(7184279, 8771699)
+
+    def set_adc(self, adc_p, adc_t):
+        """The 24-bit raw readings, little-endian at 0x04..0x06 and 0x07..0x09."""
+        r = self.regs
+        r[0x04] = adc_p & 0xFF
+        r[0x05] = (adc_p >> 8) & 0xFF
+        r[0x06] = adc_p >> 16
+        r[0x07] = adc_t & 0xFF
+        r[0x08] = (adc_t >> 8) & 0xFF
+        r[0x09] = adc_t >> 16
+
+    def conversion_us(self):
+        """Measurement time for the enabled channels at the current OSR (datasheet 3.9.2)."""
+        pwr = self.regs[0x1B]
+        osr = self.regs[0x1C]
+        us = 234
+        if pwr & 0x01:
+            us += 392 + (1 << (osr & 0x07)) * 2020
+        if pwr & 0x02:
+            us += 163 + (1 << ((osr >> 3) & 0x07)) * 2020
+        return us
+
+    def period_us(self):
+        return 5000 << (self.regs[0x1D] & 0x1F)
+
+    def normal_mode(self):
+        return (self.regs[0x1B] >> 4) & 0x03 == 0x03
+
+    def written(self, reg):
+        if reg != 0x1B or not self.normal_mode():
+            return
+        if self.conversion_us() >= self.period_us():
+            self.regs[0x02] |= 0x04  # conf_err
+            self.regs[0x1B] &= 0x03  # back to sleep, the enable bits kept
+        else:
+            self.regs[0x03] |= 0x60  # drdy_press, drdy_temp
 
 
 class UART:

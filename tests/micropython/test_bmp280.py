@@ -41,7 +41,7 @@ def test_reads_the_datasheet_example():
     sensor = BMP280(bus)
     assert sensor.read_pressure_pa() == 100656
     assert sensor.temperature_centi_c == 2508
-    assert (0xF4, bytes((0b00101111,))) in bus.writes  # normal mode, T x1, P x4
+    assert (0xF4, bytes((0b00101011,))) in bus.writes  # normal mode, T x1, P x2
 
 
 def test_a_wrong_chip_is_refused():

@@ -300,11 +300,128 @@ def test_indicators():
 def test_i2c_bus_is_built_lazily_from_the_board():
     hal = _hal()
     assert fake_machine.i2cs == {}
-    assert hal.pressure_pa() == -1  # no barometer driver yet
     bus = hal.i2c_bus()
     cfg = BOARD["i2c"]
     assert (bus.id, bus.sda, bus.scl, bus.freq) == (cfg["id"], cfg["sda"], cfg["scl"], cfg["freq"])
     assert hal.i2c_bus() is bus
+
+
+# --- barometer ---------------------------------------------------------------------------------
+
+DRIVERS = ("firmware.bmp280", "firmware.bmp388")
+
+
+def _forget_drivers():
+    for name in DRIVERS:
+        if name in sys.modules:
+            del sys.modules[name]
+
+
+def _baro_board(chip, address=0x76):
+    board = dict(BOARD)
+    board["barometer"] = None if chip is False else {"chip": chip, "address": address}
+    return board
+
+
+def _baro_hal(board, model=None, address=0x76):
+    """A HAL for `board` with `model` (a fake_machine register model) at `address`."""
+    hal = _hal(board)
+    if model is not None:
+        fake_machine.add_i2c_device(address, model)
+    return hal
+
+
+def test_board_file_names_a_known_barometer():
+    baro = BOARD["barometer"]
+    assert baro is None or baro["chip"] in pico.BARO_CHIPS + (None,), baro
+
+
+def test_no_barometer_reads_minus_one_and_loads_nothing():
+    for board in (_baro_board(None), _baro_board(False)):
+        _forget_drivers()
+        hal = _baro_hal(board, fake_machine.BMP388Model())
+        assert hal.pressure_pa() == -1
+        assert no_alloc(hal.pressure_pa) == -1
+        assert fake_machine.i2cs == {}  # the bus was never even built
+        for name in DRIVERS:
+            assert name not in sys.modules, name
+
+
+def test_importing_the_hal_loads_no_barometer_driver():
+    _forget_drivers()
+    _fresh_import()
+    for name in DRIVERS:
+        assert name not in sys.modules, name
+
+
+def test_bmp280_board_reads_pascals():
+    model = fake_machine.BMP280Model()
+    hal = _baro_hal(_baro_board("bmp280", 0x76), model, 0x76)
+    assert hal.pressure_pa() == model.PRESSURE_PA
+    assert no_alloc(hal.pressure_pa) == model.PRESSURE_PA
+    cfg = BOARD["i2c"]
+    bus = fake_machine.i2cs[cfg["id"]]
+    assert (bus.sda, bus.scl, bus.freq) == (cfg["sda"], cfg["scl"], cfg["freq"])
+    assert (0xF4, bytes((0b00101011,))) in model.writes  # the BMP280 driver configured it
+
+
+def test_bmp388_board_reads_pascals():
+    model = fake_machine.BMP388Model()
+    hal = _baro_hal(_baro_board("bmp388", 0x77), model, 0x77)
+    assert hal.pressure_pa() == model.PRESSURE_PA
+    assert no_alloc(hal.pressure_pa) == model.PRESSURE_PA
+    model.set_adc(11000000, 7600000)
+    assert no_alloc(hal.pressure_pa) == 37315
+    assert model.regs[0x1B] == 0x33  # normal mode: the BMP388 driver configured it
+
+
+def test_default_board_reads_its_barometer():
+    baro = BOARD["barometer"]
+    if baro is None or baro["chip"] is None:
+        return
+    model = fake_machine.BMP388Model() if baro["chip"] == "bmp388" else fake_machine.BMP280Model()
+    hal = _baro_hal(BOARD, model, baro["address"])
+    assert hal.pressure_pa() == model.PRESSURE_PA
+
+
+def test_missing_barometer_reads_minus_one_and_is_probed_again_later():
+    for chip in pico.BARO_CHIPS:
+        hal = _baro_hal(_baro_board(chip, 0x77))  # nothing answers at 0x77
+        assert hal.pressure_pa() == -1
+        model = fake_machine.BMP388Model() if chip == "bmp388" else fake_machine.BMP280Model()
+        fake_machine.add_i2c_device(0x77, model)  # plugged in after boot
+        for _ in range(pico.BARO_RETRY_CALLS - 1):
+            assert hal.pressure_pa() == -1  # not probed again yet
+        assert model.writes == []
+        assert hal.pressure_pa() == model.PRESSURE_PA, chip  # the 100th call after the miss
+
+
+def test_wrong_chip_reads_minus_one():
+    hal = _baro_hal(_baro_board("bmp388", 0x76), fake_machine.BMP280Model(), 0x76)
+    assert hal.pressure_pa() == -1
+    hal = _baro_hal(_baro_board("bmp280", 0x76), fake_machine.BMP388Model(), 0x76)
+    assert hal.pressure_pa() == -1
+
+
+def test_failing_barometer_reads_minus_one_then_recovers():
+    for chip in pico.BARO_CHIPS:
+        model = fake_machine.BMP388Model() if chip == "bmp388" else fake_machine.BMP280Model()
+        hal = _baro_hal(_baro_board(chip, 0x76), model, 0x76)
+        assert hal.pressure_pa() == model.PRESSURE_PA
+        model.fail = True  # the sensor stops answering mid-run
+        assert hal.pressure_pa() == -1
+        assert hal.pressure_pa() == -1
+        model.fail = False
+        assert hal.pressure_pa() == model.PRESSURE_PA, chip  # read again at once, no re-probe
+
+
+def test_unknown_barometer_chip_is_refused_with_outputs_off():
+    fake_machine.reset()
+    for gpio in FIRE:
+        fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
+    assert_raises(ValueError, pico.PicoHal, _baro_board("ms5611"), "uart")
+    for gpio in FIRE:
+        assert fake_machine.latch(gpio) == 0
 
 
 def test_entropy_into_fills_the_buffer():
