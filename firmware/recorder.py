@@ -82,6 +82,8 @@ class Recorder:
         self.speed_cms = 0
         self.flight = -1  # the flight being logged, -1 when none
         self.lost_records = 0  # records that found the ring full (writes held off too long)
+        self.missed_samples = 0  # barometer reads that failed
+        self._had_reading = False
         self.log_full = False
         self._ring = bytearray(RING_RECORDS * RECORD_LEN)
         self._head = 0  # oldest queued record
@@ -113,8 +115,13 @@ class Recorder:
     def sample(self, now_ms, pressure_pa):
         """One barometer reading (pascals; negative: no barometer). Allocates nothing."""
         if pressure_pa < 0:
-            self.state = C.FLIGHT_IDLE
+            # a failed read: skipped (the filter bridges the gap); IDLE only for a
+            # board that has not yet given a single reading
+            self.missed_samples += 1
+            if not self._had_reading:
+                self.state = C.FLIGHT_IDLE
             return
+        self._had_reading = True
         base = self.baseline
         if not base.ready:
             self.state = C.FLIGHT_PAD

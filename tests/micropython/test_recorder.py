@@ -172,3 +172,21 @@ def test_a_sample_allocates_nothing_on_the_pad_and_in_flight():
         one_sample()
     no_alloc(one_sample)  # in flight: logging and telemetry
     assert rec.flying
+
+
+def test_a_failed_read_in_flight_is_skipped_not_a_reset():
+    log = FlightLog(fresh_dir())
+    rec = Recorder(log)
+    t = 0
+    end = int((F.T_LANDED + 14.0) * 1000)
+    while t <= end:
+        # every 50th read fails, as a loose I2C connector would
+        p = -1 if (t // 10) % 50 == 49 else F.pressure_pa(t / 1000.0)
+        rec.sample(t, p)
+        rec.drain()
+        assert not (rec.flying and rec.state == C.FLIGHT_IDLE)
+        t += 10
+    assert rec.missed_samples > 100
+    e = log.flights()[0]
+    assert e.flags == C.FLIGHT_COMPLETE
+    assert abs(e.apogee_cm / 100.0 - F.APOGEE_M) < 0.01 * F.APOGEE_M
