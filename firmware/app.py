@@ -32,7 +32,6 @@ HEARTBEAT_MS = const(500)
 STATUS_MS = const(500)
 OUT_QUEUE_BYTES = const(2048)
 UNSOLICITED = const(0xFFFF)  # re_seq of a STATUS nobody asked for
-KEY_FILE = "key.bin"
 MAX_READ_JOBS = const(4)  # FLIGHT_READ windows queued: the ground keeps two in flight
 # Room kept in the output queue when sending a download frame, so a reply
 # (largest: STATUS with 8 channels, 70 bytes on the wire) always fits after it.

@@ -96,10 +96,11 @@ class FlightEntry:
 class FlightLog:
     def __init__(self, root, capacity_bytes=0, reserve_bytes=DEFAULT_RESERVE_BYTES):
         self.dir = root.rstrip("/") + "/flights"
-        try:
-            os.mkdir(self.dir)
-        except OSError:
-            pass  # already there
+        for path in (root, self.dir):  # a fresh board has neither
+            try:
+                os.mkdir(path)
+            except OSError:
+                pass  # already there
         self.index_path = self.dir + "/index.bin"
         self.capacity_bytes = capacity_bytes  # 0: ask the filesystem
         self.reserve_bytes = reserve_bytes

@@ -11,10 +11,11 @@ from firmware.hal.pico import BLINK_APP_ENDED, BLINK_NO_APP, PicoHal
 hal = PicoHal(BOARD)
 try:
     from firmware.app import App
+    from firmware.keystore import KeyStore
 except Exception as exc:
     hal.halt(BLINK_NO_APP, exc)
 try:
-    run = App(hal).run()
+    run = App(hal, KeyStore(hal.storage_path)).run()
     if run is not None:  # an async run(): drive the coroutine with asyncio
         import asyncio
 

@@ -15,16 +15,16 @@ The control side-channel is what a person at the pad could do that the
 protocol cannot: turn the arm key, swap the igniter, cut the link.
 """
 
-import contextlib
 import os
 import random
 import tempfile
 import threading
 import time
 
-from firmware.app import KEY_FILE, App
+from firmware.app import App
 from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON
-from ground.keys import KEY_LEN, parse_key
+from firmware.keystore import KeyStore
+from ground.keys import parse_key
 from ground.sim.hal import TICKS_MASK, SimHal
 from ground.sim.igniter import Igniter, make_igniter
 from protocol import constants as C
@@ -34,31 +34,17 @@ from protocol.ticks import ticks_add
 parse_device_key = parse_key
 
 
-class FolderStorage:
-    """The firmware's settings storage in a folder: the MAC key lives in key.bin."""
+class FolderStorage(KeyStore):
+    """The firmware's own key storage, in a folder of this machine (key.bin, owner-only)."""
 
     def __init__(self, path):
-        self.path = path
-        self.key_path = os.path.join(path, KEY_FILE)
-
-    def read_key(self):
-        try:
-            with open(self.key_path, "rb") as f:
-                key = f.read()
-        except FileNotFoundError:
-            return None
-        return key if len(key) == KEY_LEN else None
+        super().__init__(path)
+        self.key_path = self.path
 
     def write_key(self, key):
-        if key is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self.key_path)
-            return
-        tmp = self.key_path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(bytes(key))
-        os.replace(tmp, self.key_path)
+        super().write_key(key)
+        if key is not None:
+            os.chmod(self.path, 0o600)
 
 
 class ManualClock:

@@ -343,3 +343,18 @@ def test_a_loop_pass_while_logging_a_flight_allocates_nothing():
     for _ in range(30):  # telemetry batches and log writes under way
         no_alloc(one_pass)
     assert rig.app.recorder.flying and rig.app.recorder.state >= C.FLIGHT_BOOST
+
+
+def test_the_key_store_keeps_the_key_across_a_reboot():
+    from firmware.keystore import KeyStore
+
+    root = fresh_dir() + "/data"  # a fresh board: the folder does not exist yet
+    hal = FakeHal()
+    hal.storage_path = root
+    store = KeyStore(root)
+    App(hal, store)  # boot makes the folder
+    assert store.read_key() is None
+    store.write_key(KEY)
+    assert KeyStore(root).read_key() == KEY  # what the next boot reads
+    store.write_key(None)
+    assert KeyStore(root).read_key() is None
