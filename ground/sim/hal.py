@@ -13,6 +13,13 @@ with the key off too): sense supply `sense_supply_mv` -> `sense_resistor_ohm`
 -> node -> igniter -> ground; the ADC reads the node, so
 raw = 65535 * R / (R + 330), 65535 when open, plus a few LSB of seeded noise.
 
+The barometer: with no rocket (`rocket=None`) it reads a constant 101325 Pa. With one
+(see SimHal's docstring), it reads the pad's pressure with noise until the igniter in the
+motor burns through, then follows the simulated flight (ground/sim/flight.py) from that
+instant on the HAL clock (the motor is taken to light the moment the igniter burns
+through: no ignition delay). A dud (functions but never burns open: the misfire case) or
+an open igniter never lights the motor.
+
 The serial port is a pair of thread-safe byte queues: `to_device` (what the
 ground sent, read by serial_read_into) and `from_device` (what the firmware
 wrote, bounded like a UART buffer so a port nobody reads pushes back).
@@ -77,7 +84,14 @@ class ByteQueue:
 
 
 class SimHal:
-    """The HAL contract on simulated hardware. `igniters`: one Igniter per channel."""
+    """The HAL contract on simulated hardware. `igniters`: one Igniter per channel.
+
+    rocket: what the barometer flies, once the motor lights. None (the default): no rocket,
+        a constant 101325 Pa. Otherwise a SimulatedFlight (ground/sim/flight.py), a
+        FlightResult (wrapped with this HAL's seed), a (Rocket, motor) pair, or a dict with
+        "rocket", "motor" and any other simulate() keyword (ground/trajectory/model.py).
+    motor_channels: the channels whose igniters sit in the motor (default: the first).
+    """
 
     sense_resistor_ohm = 330
     adc_full_scale = 65535
@@ -97,6 +111,8 @@ class SimHal:
         noise_lsb=3,
         tx_capacity=4096,
         rx_capacity=1 << 16,
+        rocket=None,
+        motor_channels=(0,),
     ):
         self.igniters = list(igniters)
         self.channels = len(self.igniters)
@@ -124,6 +140,13 @@ class SimHal:
         self.edges = []  # [(t_ms, channel, on)] every fire output change
         self.min_battery_mv = battery_oc_mv  # the lowest the battery sagged to
         self._last = None  # time of the last advance()
+        self.flight = _make_flight(rocket, seed)  # the ground truth the barometer follows
+        self.motor_channels = tuple(motor_channels)
+        for ch in self.motor_channels:
+            if not (isinstance(ch, int) and 0 <= ch < self.channels):
+                raise ValueError("motor channel %r: this board has channels 0..%d"
+                                 % (ch, self.channels - 1))
+        self._ignition = None  # (tick at the start of the advance() step, ms into it)
 
     # --- the HAL contract --------------------------------------------------------------------
     def fire(self, channel, on):
@@ -159,7 +182,9 @@ class SimHal:
         self.led_on = bool(on)
 
     def pressure_pa(self):
-        return 101325  # on the pad at standard sea level (no flight model yet)
+        if self.flight is None:
+            return 101325  # no rocket: the pad at standard sea level
+        return self.flight.pressure_pa(self.flight_time_ms())
 
     def serial_read_into(self, buf):
         return self.to_device.read_into(buf)
@@ -219,14 +244,61 @@ class SimHal:
         dt = ticks_diff(now_ms, self._last)
         if dt <= 0:
             return
+        start = self._last
         self._last = now_ms
         v_t, cur = self._battery_state()
         if cur:
             self.min_battery_mv = min(self.min_battery_mv, int(v_t))
             for ch, i_ma in cur.items():
-                self.igniters[ch].step(i_ma, dt)
+                ig = self.igniters[ch]
+                was_burned, fired_before_ms = ig.burned, ig.fired_ms
+                ig.step(i_ma, dt)
+                if (ig.burned and not was_burned and self.flight is not None
+                        and self._ignition is None and ch in self.motor_channels):
+                    # the current is steady over the step, so the igniter burned through
+                    # exactly as far into it as it took to finish heating
+                    self._ignition = (start, ig.burn_time_ms - fired_before_ms)
 
     # --- for tests and the control side-channel ------------------------------------------
     def outputs(self):
         return [bool(v) for v in self.level]
+
+    @property
+    def ignition_ms(self):
+        """The HAL tick (ms, with its fraction) at which the motor lit, or None while it has not."""
+        if self._ignition is None:
+            return None
+        tick, into_ms = self._ignition
+        return tick + into_ms
+
+    def flight_time_ms(self, now_ms=None):
+        """Milliseconds since the motor lit at `now_ms` (default: the clock), or None."""
+        if self._ignition is None:
+            return None
+        tick, into_ms = self._ignition
+        return ticks_diff(self.clock() if now_ms is None else now_ms, tick) - into_ms
+
+
+def _make_flight(rocket, seed):
+    """A SimulatedFlight from SimHal's `rocket` argument (None stays None)."""
+    if rocket is None:
+        return None
+    from ground.sim.flight import SimulatedFlight
+    from ground.trajectory.model import FlightResult, simulate
+
+    if isinstance(rocket, SimulatedFlight):
+        return rocket
+    if isinstance(rocket, FlightResult):
+        return SimulatedFlight(rocket, seed=seed)
+    if isinstance(rocket, dict):
+        spec = dict(rocket)
+        try:
+            body, motor = spec.pop("rocket"), spec.pop("motor")
+        except KeyError:
+            raise ValueError("a rocket spec dict needs 'rocket' and 'motor'") from None
+        return SimulatedFlight(simulate(body, motor, **spec), seed=seed)
+    if isinstance(rocket, tuple) and len(rocket) == 2:
+        return SimulatedFlight(simulate(rocket[0], rocket[1]), seed=seed)
+    raise ValueError("rocket must be None, a SimulatedFlight, a FlightResult, a (Rocket, motor) "
+                     "pair or a dict with 'rocket' and 'motor', not %r" % (rocket,))
 

@@ -112,6 +112,9 @@ def parse_eng(text, source="<text>"):
         where = "%s:%d" % (source, header_line)
         if len(points) < 2:
             raise EngError("%s: motor %s has fewer than two thrust points" % (where, header[0]))
+        if not any(p[1] > 0.0 for p in points):
+            # a curve of zeros has no impulse: mass_at and average_thrust_n would divide by it
+            raise EngError("%s: motor %s has no thrust (every point is zero)" % (where, header[0]))
         if points[-1][1] != 0.0:
             raise EngError("%s: motor %s does not end at zero thrust (last point %g s, %g N)"
                            % (where, header[0], points[-1][0], points[-1][1]))
