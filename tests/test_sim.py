@@ -154,9 +154,9 @@ class Rig:
         self.got = []
         self.run(600)
 
-    def run(self, ms):
-        for _ in range(ms):
-            self.dev.step(self.clock.advance(1))
+    def run(self, ms, step_ms=1):
+        for _ in range(ms // step_ms):
+            self.dev.step(self.clock.advance(step_ms))
             self.collect()
 
     def collect(self):
@@ -498,6 +498,11 @@ def test_sim_parser_registers_and_validates(capsys):
     assert run_sim(args) == 3
     err = capsys.readouterr().err
     assert "64 hex digits" in err and len(err.splitlines()) == 1
+    assert run_sim(parser.parse_args(["sim", "--motor", "Z9"])) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--motor: no bundled motor 'Z9' (available:" in err
+    assert run_sim(parser.parse_args(["sim", "--speed", "-2"])) == 3
+    assert "--speed must be above 0" in capsys.readouterr().err
     args = parser.parse_args(["sim", "--key", "sideways"])
     assert run_sim(args) == 3
 
@@ -541,3 +546,44 @@ def test_warp_clock_runs_at_real_time_then_faster_without_a_jump():
         clock.set_speed(0)
     now[0] += 60000.0  # past the 2**30 ms wrap
     assert 0 <= clock() < (1 << 30)
+
+
+def _launch(rig):
+    ack = rig.command(M.Arm(1, 0))
+    assert isinstance(ack, M.ArmAck), ack
+    rig.fire_for(ack.token, 1, 300)
+
+
+def test_firing_a_good_igniter_flies_the_rocket_and_the_altimeter_logs_it():
+    rig = Rig(rocket="C6")
+    _launch(rig)
+    hal = rig.dev.hal
+    assert hal.ignition_ms is not None  # the e-match lit the motor
+    truth = hal.flight.result.summary()
+    rig.run(int(truth["landing_time_s"] * 1000) + 15000, step_ms=5)
+    assert rig.replies_of(M.Telemetry), "no TELEMETRY during the flight"
+    info = rig.command(M.FlightList())
+    assert isinstance(info, M.FlightInfo) and info.count == 1, info
+    assert info.flags == C.FLIGHT_COMPLETE
+    assert abs(info.apogee_cm / 100 - truth["apogee_m"]) <= 0.01 * truth["apogee_m"]
+
+
+def test_a_dud_never_lifts_off_and_nothing_is_logged():
+    rig = Rig(rocket="C6", channels=("dud", "ematch"))
+    _launch(rig)
+    assert rig.dev.hal.ignition_ms is None
+    rig.run(20000, step_ms=5)
+    info = rig.command(M.FlightList())
+    assert info.count == 0
+    assert rig.status().flight_state == C.FLIGHT_PAD
+
+
+def test_sim_url_and_pty_options_for_a_rocket():
+    from ground.sim.urlhandler.protocol_sim import parse_sim_url
+
+    kwargs, _extras = parse_sim_url("sim://?motor=h128w&speed=5")
+    assert kwargs["rocket"]["motor"].name == "H128W" and kwargs["clock"].speed == 5.0
+    with pytest.raises(serial.SerialException, match="no bundled motor"):
+        parse_sim_url("sim://?motor=Z9")
+    with pytest.raises(serial.SerialException, match="speed"):
+        parse_sim_url("sim://?speed=0")

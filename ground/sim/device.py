@@ -61,6 +61,14 @@ class ManualClock:
         return self.now
 
 
+def rocket_for_motor(name):
+    """The sample rocket for a bundled motor, as SimHal's `rocket` argument (ValueError if none)."""
+    from ground.trajectory import examples, motors
+
+    stem = motors.file_name(name)  # EngError (a ValueError) names the motors there are
+    return {"rocket": examples.sample_rocket(stem), "motor": motors.load(stem)}
+
+
 class WarpClock:
     """Real time, optionally run faster: `coalwood demo --speed` flies a minute-long
     flight in seconds. Ticks in ms, wrapping at 2**30 like MicroPython's ticks_ms().
@@ -106,6 +114,9 @@ class SimDevice:
     clock: callable returning ticks in ms (default: a WarpClock, real time until sped up).
     storage_dir: the board's filesystem (default: a temporary folder removed on close()).
     wired: False simulates a radio link (SET_KEY is then refused).
+    rocket: what the altimeter flies when the channel 1 igniter lights the motor: None (a
+        pad with no rocket), a bundled motor's name ("C6", "H128W", "J350W": its sample
+        rocket from ground/trajectory/examples.py), or anything SimHal's `rocket` takes.
     """
 
     def __init__(
@@ -119,8 +130,11 @@ class SimDevice:
         wired=True,
         flip_rate=0.0,
         drop_rate=0.0,
+        rocket=None,
     ):
         key = parse_device_key(device_key)
+        if isinstance(rocket, str):
+            rocket = rocket_for_motor(rocket)
         igniters = [self._igniter(c) for c in channels]
         self._tmpdir = None
         if storage_dir is None:
@@ -133,7 +147,7 @@ class SimDevice:
             self.storage.write_key(key)
         self.clock = clock if clock is not None else WarpClock()
         self.hal = SimHal(igniters, key_on=key_on, seed=seed, clock=self.clock,
-                          storage_path=storage_dir, wired=wired)
+                          storage_path=storage_dir, wired=wired, rocket=rocket)
         self.flip_rate = self.drop_rate = 0.0
         self.set_faults(flip_rate, drop_rate)
         self._rng_in = random.Random("faults-in-%s" % seed)

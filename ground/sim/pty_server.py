@@ -34,7 +34,7 @@ import threading
 import time
 import tty
 
-from ground.sim.device import SimDevice, parse_device_key
+from ground.sim.device import SimDevice, WarpClock, parse_device_key, rocket_for_motor
 from ground.sim.igniter import PRESETS
 
 EXIT_OK = 0
@@ -76,6 +76,12 @@ def add_sim_arguments(parser):
                         help="folder for the board's files (default: a temporary folder)")
     parser.add_argument("--radio", action="store_true",
                         help="behave as a radio link, not a cable (SET_KEY is refused)")
+    parser.add_argument("--motor", metavar="NAME",
+                        help="a rocket on the pad with this bundled motor (C6, H128W, J350W): "
+                        "firing channel 1 flies it and the altimeter logs the flight")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="run the device clock X times real time (default 1; for "
+                        "rehearsing a long flight: timers run faster too)")
     return parser
 
 
@@ -119,6 +125,15 @@ def _device_from_args(args):
         device_key = parse_device_key(args.device_key)
     except ValueError as exc:
         raise UsageError("--device-key: %s" % exc) from None
+    speed = getattr(args, "speed", 1.0)
+    if not 0.0 < speed <= 1000.0:
+        raise UsageError("--speed must be above 0 and at most 1000")
+    rocket = None
+    if getattr(args, "motor", None):
+        try:
+            rocket = rocket_for_motor(args.motor)
+        except ValueError as exc:
+            raise UsageError("--motor: %s" % exc) from None
     try:
         return SimDevice(
             channels=(args.ch1.lower(), args.ch2.lower()),
@@ -129,6 +144,8 @@ def _device_from_args(args):
             wired=not getattr(args, "radio", False),
             flip_rate=args.flip_rate,
             drop_rate=args.drop_rate,
+            rocket=rocket,
+            clock=WarpClock(speed),
         )
     except OSError as exc:
         raise UsageError("--storage: %s" % exc) from None

@@ -17,10 +17,13 @@ Query options (all optional; they mirror `coalwood sim`):
                   rate limited (the pty server `coalwood sim` is); this only sets .baudrate
     disconnect_after  seconds: then the port vanishes (reads and writes raise
                   SerialException, as for an unplugged USB cable)
+    motor         a bundled motor (C6, H128W, J350W): its sample rocket sits on the pad,
+                  channel 1 lights it, the altimeter flies and logs the flight
+    speed         the device clock runs this many times real time (default 1)
 
 The device starts on open() and stops on close(). `port.device` is the SimDevice,
 for the control side-channel: port.device.set_key(False), .set_igniter(0, "open"),
-.cut_link(True), .unplug(), .status_dict().
+.cut_link(True), .unplug(), .status_dict(), .clock.set_speed(20).
 """
 
 import threading
@@ -29,12 +32,12 @@ import urllib.parse
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
-from ground.sim.device import SimDevice
+from ground.sim.device import SimDevice, WarpClock, rocket_for_motor
 from ground.sim.igniter import PRESETS
 
 MAX_CHANNELS = 8
 _OPTIONS = ("key", "seed", "flip_rate", "drop_rate", "device_key", "storage", "radio",
-            "baud", "disconnect_after")
+            "baud", "disconnect_after", "motor", "speed")
 
 
 def parse_sim_url(url):
@@ -83,6 +86,13 @@ def parse_sim_url(url):
                 if baud <= 0:
                     raise ValueError("baud=%s: must be positive" % value)
                 extras["baud"] = baud
+            elif lname == "motor":
+                kwargs["rocket"] = rocket_for_motor(value)  # ValueError names the motors
+            elif lname == "speed":
+                speed = float(value)
+                if not 0.0 < speed <= 1000.0:
+                    raise ValueError("speed=%s: must be above 0 and at most 1000" % value)
+                kwargs["clock"] = WarpClock(speed)
             elif lname == "disconnect_after":
                 secs = float(value)
                 if secs < 0:

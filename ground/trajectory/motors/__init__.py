@@ -42,6 +42,11 @@ def _find(name):
     raise EngError("no bundled motor %r (available: %s)" % (name, ", ".join(sorted(files))))
 
 
+def file_name(name):
+    """The bundled file's name (without .eng) for `name` (file name or designation, any case)."""
+    return _find(name)[0]
+
+
 def load(name):
     """The bundled Motor called `name` (file name or designation, any case); EngError if none."""
     stem, entry = _find(name)
