@@ -558,3 +558,33 @@ def test_cobs_examples_and_crc_check_value():
         assert cobs.decode(hexbytes(unquote(r[1]))[:-1]) == hexbytes(unquote(r[0])), r
     check = re.search(r"`123456789` is `0x([0-9a-f]{8})`", DOC)
     assert check and int(check.group(1), 16) == binascii.crc32(b"123456789")
+
+
+def test_config_ranges_are_the_ones_the_firmware_enforces():
+    from firmware.app import CONFIG
+
+    documented = {}
+    for _, _header, rows in tables(section("9.10 Configuration keys")):
+        for r in rows:
+            lo, hi = (int(v.strip()) for v in r[3].split(".."))
+            documented[parse_int(r[0])] = (lo, hi)
+    assert documented == {key: spec[:2] for key, spec in CONFIG.items()}
+
+
+def test_flight_file_layout_is_the_one_the_firmware_writes():
+    import struct
+
+    from firmware import flightlog as FL
+
+    text = section("10. Downloading a flight", level=2)
+    rows = {r[0]: r for _, _h, rs in tables(text) for r in rs}
+    assert rows["header"][1] == str(FL.HEADER_LEN) == str(struct.calcsize(FL.HEADER_FMT) + 4)
+    assert rows["record"][1] == "%d each" % FL.RECORD_LEN
+    assert struct.calcsize(FL.RECORD_FMT) + 4 == FL.RECORD_LEN
+    assert "`magic` 4 bytes `%s`, `format` u8 (%d), `record_len` u8 (%d)" % (
+        FL.MAGIC.decode(), FL.FORMAT_VERSION, FL.RECORD_LEN) in rows["header"][2]
+    events = {FL.EV_LIFTOFF: "liftoff", FL.EV_BURNOUT: "burnout", FL.EV_APOGEE: "apogee",
+              FL.EV_MAIN: "main", FL.EV_LANDED: "landed"}
+    for code, name in events.items():
+        assert "%d %s" % (code, name) in text, name
+    assert "type` u8 (%d sample, %d event)" % (FL.REC_SAMPLE, FL.REC_EVENT) in rows["record"][2]
