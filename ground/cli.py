@@ -7,6 +7,7 @@ clear line on stderr and a non-zero exit, never a traceback.
 import argparse
 import binascii
 import json
+import os
 import sys
 
 from ground import __version__
@@ -21,6 +22,7 @@ EXIT_BAD_INPUT = 3
 EXIT_DEVICE = 4  # the device refused, or did not answer
 EXIT_LINK = 5  # the port: missing, busy, not permitted, vanished
 EXIT_MISFIRE = 6
+EXIT_CORRUPT = 7  # a download failed its whole-flight CRC-32 / SHA-256 check
 EXIT_ABORTED = 130
 
 # USB vendor ids of boards and adapters a pad box is likely to be
@@ -285,6 +287,193 @@ def cmd_demo(args):
         client.close()
 
 
+# --- flights ------------------------------------------------------------------------------------
+def _flight_rows(infos):
+    from ground.flightfile import flags_text
+
+    return [{"flight": i.flight, "flags": flags_text(i.flags), "size_bytes": i.size_bytes,
+             "apogee_m": i.apogee_cm / 100.0, "crc32": "%08x" % i.crc32,
+             "sha256": bytes(i.sha256).hex()} for i in infos]
+
+
+def _numbers(infos):
+    return ", ".join(str(i.flight) for i in infos) or "none"
+
+
+def cmd_flights(args):
+    client = _open_client(args)
+    try:
+        infos = client.flight_list()
+        if args.erase is not None:
+            return _erase(client, infos, args)
+        rows = _flight_rows(infos)
+        if args.json:
+            print(json.dumps({"device": client.info.board_name,
+                              "device_id": bytes(client.info.device_id).hex(), "flights": rows}))
+            return EXIT_OK
+        if not rows:
+            print("no flights stored on %s" % client.info.board_name)
+            return EXIT_OK
+        print("%6s  %-21s %12s %10s  %s" % ("flight", "flags", "size", "apogee", "sha256"))
+        for r in rows:
+            print("%6d  %-21s %10s B %8.1f m  %s" % (r["flight"], r["flags"],
+                                                     "{:,}".format(r["size_bytes"]),
+                                                     r["apogee_m"], r["sha256"][:12]))
+        return EXIT_OK
+    finally:
+        client.close()
+
+
+def _erase(client, infos, args):
+    if args.erase.strip().lower() == "all":
+        if not infos:
+            print("no flights stored: nothing to erase")
+            return EXIT_OK
+        prompt = "Erase all %d flights (%s) from the device? This cannot be undone." % (
+            len(infos), _numbers(infos))
+        flight = C.ERASE_ALL
+    else:
+        try:
+            flight = int(args.erase)
+        except ValueError:
+            raise CliError("--erase takes a flight number or 'all', not %r" % args.erase) from None
+        match = [i for i in infos if i.flight == flight]
+        if not match:
+            raise CliError("no flight %d on the device (it has: %s)" % (flight, _numbers(infos)))
+        prompt = "Erase flight %d (%s B, apogee %.1f m) from the device? This cannot be undone." % (
+            flight, f"{match[0].size_bytes:,}", match[0].apogee_cm / 100.0)
+    if not _confirm(prompt, args.yes):
+        print("nothing erased")
+        return EXIT_OK
+    client.flight_erase(flight)
+    print("erased %s" % ("all flights" if flight == C.ERASE_ALL else "flight %d" % flight))
+    return EXIT_OK
+
+
+def _sha256_of(path):
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.digest()
+
+
+def _resume_hint(downloader, info):
+    held = downloader.partial_bytes(info)
+    if not held:
+        return "run the same command again to retry"
+    return "%s of %s bytes are kept in %s.part: run the same command again to resume" % (
+        f"{held:,}", f"{info.size_bytes:,}", downloader.final_path(info))
+
+
+def _download_one(downloader, info, say):
+    """Download one flight; returns (exit code, JSON-ready result). `say` prints for people."""
+    from tqdm import tqdm
+
+    from ground import download as D
+    from ground import flightfile
+    from ground.link import LinkError
+
+    path = downloader.final_path(info)
+    if os.path.exists(path):
+        if _sha256_of(path) == bytes(info.sha256):
+            say("flight %d is already downloaded: %s" % (info.flight, path))
+            return EXIT_OK, {"flight": info.flight, "path": path, "already": True}
+        raise CliError("%s exists and holds another flight %d: move it away or use -o DIR"
+                       % (path, info.flight))
+    held = downloader.partial_bytes(info)
+    if downloader.discarded_stale:
+        say("a partial download of an older flight %d was discarded" % info.flight)
+    if held:
+        say("resuming flight %d at %s of %s bytes" % (
+            info.flight, f"{held:,}", f"{info.size_bytes:,}"))
+    bar = tqdm(total=info.size_bytes, initial=held, unit="B", unit_scale=True,
+               desc="flight %d" % info.flight, file=sys.stderr, disable=None, leave=False,
+               dynamic_ncols=True)
+
+    def progress(done, _total, _rate):
+        bar.update(done - bar.n)
+
+    downloader.progress = progress
+    try:
+        try:
+            result = downloader.download(info)
+        finally:
+            bar.close()  # before any message, so the two never share a line
+    except D.DownloadCorrupt as exc:
+        print("coalwood: error: %s" % exc, file=sys.stderr)
+        return EXIT_CORRUPT, {"flight": info.flight, "error": "corrupt"}
+    except D.NoSuchFlight as exc:
+        raise CliError(str(exc)) from None
+    except (D.DownloadStalled, D.DeviceBusy, LinkError) as exc:
+        code = EXIT_DEVICE if isinstance(exc, D.DeviceBusy) else EXIT_LINK
+        raise CliError("%s; %s" % (exc, _resume_hint(downloader, info)), code) from None
+    except KeyboardInterrupt:
+        raise CliError("interrupted; %s" % _resume_hint(downloader, info), EXIT_ABORTED) from None
+    doc = {"flight": info.flight, "path": result.path, "size_bytes": len(result.data),
+           "sha256": result.identity.sha256.hex(), "resumed_from": result.held_at_start,
+           "fetched_bytes": result.stats.new_bytes + result.stats.duplicate_bytes,
+           "seconds": round(result.seconds, 3), "stats": result.stats.as_dict()}
+    say("flight %d: %s bytes, CRC-32 and SHA-256 verified -> %s" % (
+        info.flight, f"{len(result.data):,}", result.path))
+    try:
+        ff = flightfile.parse(result.data)
+    except flightfile.FlightFileError as exc:
+        print("warning: flight %d is not a readable flight log: %s" % (info.flight, exc),
+              file=sys.stderr)
+        return EXIT_OK, doc
+    say(ff.summary())
+    for problem in ff.problems():
+        print("warning: flight %d: %s" % (info.flight, problem), file=sys.stderr)
+    doc.update({"apogee_m": ff.apogee_m,
+                "events": [{"name": e.name, "t_s": e.t_s, "altitude_m": e.altitude_m}
+                           for e in ff.events],
+                "bad_records": [{"offset": b.offset, "index": b.index} for b in ff.bad_records]})
+    return EXIT_OK, doc
+
+
+def cmd_download(args):
+    from ground.download import Downloader
+
+    out_dir = args.output
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise CliError("-o %s: %s" % (out_dir, exc.strerror or exc)) from None
+    client = _open_client(args)
+    try:
+        infos = client.flight_list()
+        if args.all:
+            chosen = infos
+            if not infos and not args.json:
+                print("no flights stored on %s" % client.info.board_name)
+        elif args.flight is not None:
+            chosen = [i for i in infos if i.flight == args.flight]
+            if not chosen:
+                raise CliError("no flight %d on the device (it has: %s)"
+                               % (args.flight, _numbers(infos)))
+        elif infos:
+            chosen = [max(infos, key=lambda i: i.flight)]
+        else:
+            raise CliError("no flights stored on %s: nothing to download" % client.info.board_name)
+        downloader = Downloader(client, out_dir)
+        worst = EXIT_OK
+        results = []
+        say = (lambda _text: None) if args.json else print
+        for info in chosen:
+            code, doc = _download_one(downloader, info, say)
+            results.append(doc)
+            worst = max(worst, code)
+        if args.json:
+            print(json.dumps({"device_id": bytes(client.info.device_id).hex(),
+                              "flights": results}))
+        return worst
+    finally:
+        client.close()
+
+
 def _add_port_args(p):
     p.add_argument("--port", required=True, help="serial port or URL: /dev/ttyACM0, COM3, sim://, socket://host:port")
     p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
@@ -338,6 +527,34 @@ def build_parser():
     p.add_argument("--pulse-ms", type=int, default=1000, help="longest fire (default 1000 ms)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_igniter_test)
+
+    p = sub.add_parser("flights", help="list the altimeter flights stored on the device, or erase them",
+                       description="List the flights stored on the device: number, flags "
+                       "(COMPLETE: landed and closed; TORN: its last record was cut by a power "
+                       "loss; CORRUPT: a record failed its checksum), size, apogee and the start "
+                       "of its SHA-256. --erase removes flights for good, after confirmation.")
+    _add_port_args(p)
+    p.add_argument("--erase", metavar="N|all", help="erase flight N, or all flights (asks first)")
+    p.add_argument("--yes", action="store_true", help="erase without asking")
+    p.add_argument("--json", action="store_true", help="one JSON object for scripts")
+    p.set_defaults(func=cmd_flights)
+
+    p = sub.add_parser("download", help="download altimeter flights, verified, resumable",
+                       description="Download flights from the device into DIR as "
+                       "flight-NNNN-<device id in hex>.cwf (for example flight-0003-"
+                       "f0ca8cc2b65089dd.cwf), each checked against the device's CRC-32 and "
+                       "SHA-256 and written whole or not at all. An interrupted download is "
+                       "kept as <name>.cwf.part: running the same command again resumes it. "
+                       "Exit status: 0 done, 3 no such flight or bad option, 4 the device "
+                       "refused (armed or logging), 5 the port failed or went silent, "
+                       "7 a download failed its checksums (discarded), 130 interrupted.")
+    _add_port_args(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--flight", type=int, metavar="N", help="the flight to download (default: the newest)")
+    which.add_argument("--all", action="store_true", help="every stored flight (skips those already in DIR)")
+    p.add_argument("-o", "--output", metavar="DIR", default=".", help="where the files go (default: here)")
+    p.add_argument("--json", action="store_true", help="one JSON object for scripts, at the end (errors and warnings still go to stderr)")
+    p.set_defaults(func=cmd_download)
 
     p = sub.add_parser("demo", help="a simulated launch end to end, no hardware needed")
     p.add_argument("--seed", type=int, default=1)

@@ -1,12 +1,17 @@
 """The device client: the API the command line and the window share.
 
-Blocking calls for commands (arm, status, igniter test, config), background
-keep-alives for what must keep flowing (heartbeats at 2 Hz, ARM_REFRESH while
-armed, the dead-man FIRE stream every 100 ms while told to fire). Commands
-follow the protocol's rule: one in flight, resent with the same sequence and
-the RETRANSMIT flag at most three times, then a reported failure. A FIRE is
-never sent except while `firing` is set by the caller, and every way out
-(release, abort, a refusal, a lost link, a device reboot) stops the stream.
+Blocking calls for commands (arm, status, igniter test, config, the flight
+list and erase), background keep-alives for what must keep flowing (heartbeats
+at 2 Hz, ARM_REFRESH while armed, the dead-man FIRE stream every 100 ms while
+told to fire). Commands follow the protocol's rule: one in flight, resent with
+the same sequence and the RETRANSMIT flag at most three times, then a reported
+failure. A FIRE is never sent except while `firing` is set by the caller, and
+every way out (release, abort, a refusal, a lost link, a device reboot) stops
+the stream.
+
+Flight downloads (ground/download.py) stream FLIGHT_DATA, which answers no
+sequence number: `on_flight_data` hands every chunk to the downloader, and
+`flight_read` / `take_reply` let it keep its own windows in flight.
 """
 
 import contextlib
@@ -50,6 +55,7 @@ class DeviceClient:
         self.link = Link(url, baudrate=baudrate, key=key, on_frame=self._on_frame, on_error=self._on_error)
         self.on_status = on_status  # called with every STATUS (reader thread)
         self.on_event = on_event  # called with (name, detail) for link/fire events
+        self.on_flight_data = None  # called with every FLIGHT_DATA (reader thread)
         self.info = None
         self.status_msg = None
         self.heartbeat = None
@@ -57,6 +63,7 @@ class DeviceClient:
         self.session_changes = 0
         self._cond = threading.Condition()
         self._replies = {}  # re_seq -> message
+        self._flight_infos = {}  # FLIGHT_LIST seq -> [monotonic s of the last, {index: FlightInfo}]
         self._cmd_lock = threading.Lock()
         self._token = None
         self._armed_mask = 0
@@ -88,7 +95,14 @@ class DeviceClient:
         self.link.conn.next_seq = (self.heartbeat.last_rx_seq + 1) & 0xFFFF
         self._pump = threading.Thread(target=self._pump_loop, name="coalwood-pump", daemon=True)
         self._pump.start()
-        self.info = self.command(M.GetDeviceInfo(), expect=M.DeviceInfo)
+        try:
+            self.info = self.command(M.GetDeviceInfo(), expect=M.DeviceInfo)
+        except (CommandFailed, CommandRefused):
+            # The first heartbeat may have waited in the device's output queue since before
+            # a previous ground went away (a killed download): numbers taken from it can be
+            # ones the device has already seen, so it drops them as replays. This read-only
+            # question (never refused) goes once more as a new command, past those numbers.
+            self.info = self.command(M.GetDeviceInfo(), expect=M.DeviceInfo)
         return self
 
     def close(self):
@@ -126,6 +140,13 @@ class DeviceClient:
             elif isinstance(msg, M.Status):
                 self.status_msg = msg
             re_seq = getattr(msg, "re_seq", None)
+            if isinstance(msg, M.FlightInfo):
+                # one command, many replies: collected apart so none overwrites another
+                listing = self._flight_infos.get(re_seq)
+                if listing is not None:
+                    listing[0] = self.last_heard
+                    listing[1][msg.index] = msg
+                re_seq = None
             if isinstance(msg, M.Nak) and msg.acked_type == C.FIRE:
                 self._firing_mask = 0  # a refused FIRE ends the stream
                 self.fire_nak = msg
@@ -135,6 +156,8 @@ class DeviceClient:
             self._cond.notify_all()
         if isinstance(msg, M.Status) and self.on_status is not None:
             self.on_status(msg)
+        elif isinstance(msg, M.FlightData) and self.on_flight_data is not None:
+            self.on_flight_data(msg)
 
     def _on_error(self, error):
         with self._cond:
@@ -241,6 +264,79 @@ class DeviceClient:
         ack = self.command(M.SetKey(new_key), expect=M.Ack)
         self.link.conn.set_key(None if new_key == bytes(32) else new_key)
         return ack
+
+    # --- flights (PROTOCOL.md section 10) -----------------------------------------------------------
+    def flight_list(self, resends=C.MAX_RESENDS):
+        """Every stored flight's FLIGHT_INFO, by index ([] for an empty log).
+
+        The list is complete once `count` distinct indexes arrived. When it is not, 250 ms
+        after the last FLIGHT_INFO (or after sending, if none came), FLIGHT_LIST goes again
+        as a new command; three resends in a row that bring no new entry fail the call.
+        """
+        got = {}
+        count = None
+        fruitless = 0
+        with self._cmd_lock:
+            while True:
+                with self._cond:
+                    # registered before the reader thread can see an answer (it needs _cond)
+                    seq = self.link.send(M.FlightList())
+                    listing = self._flight_infos[seq] = [time.monotonic(), {}]
+                    try:
+                        while True:
+                            entries = listing[1]
+                            if entries:
+                                n = next(iter(entries.values())).count
+                                if n == 0 or len(entries) >= n:
+                                    break
+                            if seq in self._replies or self.link.error is not None:
+                                break
+                            left = listing[0] + COMMAND_TIMEOUT_S - time.monotonic()
+                            if left <= 0:
+                                break
+                            self._cond.wait(left)
+                    finally:
+                        del self._flight_infos[seq]
+                    reply = self._replies.pop(seq, None)
+                if self.link.error is not None:
+                    raise self.link.error
+                if isinstance(reply, M.Nak):
+                    raise CommandRefused("FlightList", reply.reason)
+                before = len(got)
+                for info in entries.values():
+                    if info.count != count:
+                        # the log changed between attempts (a flight landed or was erased)
+                        got = {}
+                        before = -1
+                        count = info.count
+                    if info.index < count:
+                        got[info.index] = info
+                if count == 0:
+                    return []
+                if count is not None and len(got) >= count:
+                    return [got[i] for i in range(count)]
+                fruitless = fruitless + 1 if len(got) <= before else 0
+                if fruitless > resends:
+                    raise CommandFailed(
+                        "FlightList: %d of %s flights listed, then no answer after %d resends"
+                        % (len(got), "?" if count is None else count, resends)
+                    )
+                self.resends += 1
+
+    def flight_read(self, flight, offset, length):
+        """Send one FLIGHT_READ; returns its sequence number. The chunks arrive through
+        `on_flight_data`; a refusal is a NAK for `take_reply(seq)`. Never resent: the
+        downloader asks again for what is missing, as a new command."""
+        return self.link.send(M.FlightRead(flight, offset, length))
+
+    def take_reply(self, seq):
+        """The reply (or NAK) that arrived for `seq`, removed; None while there is none."""
+        with self._cond:
+            return self._replies.pop(seq, None)
+
+    def flight_erase(self, flight):
+        """Erase one flight (or C.ERASE_ALL) with the confirmation word; returns the ACK."""
+        return self.command(M.FlightErase(flight, C.ERASE_CONFIRM), expect=M.Ack)
 
     # --- keep-alives (pump thread) -----------------------------------------------------------------
     def _send_fire(self):

@@ -40,10 +40,15 @@ from ground.sim.igniter import PRESETS
 EXIT_OK = 0
 EXIT_BAD_INPUT = 3
 EXIT_LINK = 5
-# The token buckets hold two bytes of line time: frames then leave at the
-# line rate, byte pair by byte pair, as on a real cable. (A bucket holding
+# The token buckets hold two bytes of line time while the line is idle: frames then
+# leave at the line rate, byte pair by byte pair, as on a real cable. (A bucket holding
 # 5 ms let a short frame through in one burst, faster than any 115200 line.)
 BUCKET_BYTES = 2.0
+# While bytes wait, a UART keeps sending whatever this process is doing, so line time
+# that passed during a late pump pass is spent, not lost (a 2-byte cap alone gave a
+# busy line 84 % of its rate). It is kept up to this much: about a USB-serial adapter's
+# latency timer, so a stalled pump never releases more than a real adapter's burst.
+BACKLOG_MS = 20.0
 PUMP_WAIT_S = 0.0001  # how long one pump pass waits for bytes
 
 COMMANDS_HELP = (
@@ -209,8 +214,11 @@ class Pump:
         self.device = device
         self.rate = baud / 10.0 / 1000.0  # bytes per millisecond (8N1: 10 bits a byte)
         self.cap = BUCKET_BYTES
+        self.backlog = max(BUCKET_BYTES, BACKLOG_MS * self.rate)
         self.budget_in = 0.0
         self.budget_out = 0.0
+        self.busy_in = False  # bytes were waiting at the last pass: the line never idled
+        self.busy_out = False
         self.pending = b""  # device bytes not yet taken by the pty
         self.last = time.monotonic()
         self.host_gone = False
@@ -219,23 +227,29 @@ class Pump:
         now = time.monotonic()
         earned = (now - self.last) * 1000.0 * self.rate
         self.last = now
-        self.budget_in = min(self.cap, self.budget_in + earned)
-        self.budget_out = min(self.cap, self.budget_out + earned)
+        self.budget_in = min(self.backlog if self.busy_in else self.cap, self.budget_in + earned)
+        self.budget_out = min(self.backlog if self.busy_out else self.cap,
+                              self.budget_out + earned)
         # device -> host
         if not self.pending and self.budget_out >= 1.0:
-            self.pending = self.device.read_output(int(self.budget_out))
+            want = int(self.budget_out)
+            self.pending = self.device.read_output(want)
             self.budget_out -= len(self.pending)
+            self.busy_out = len(self.pending) == want
         if self.pending:
             try:
                 n = os.write(self.master, self.pending)
                 self.pending = self.pending[n:]
             except BlockingIOError:
                 pass  # the host is not reading: the pty buffer is full
+            self.busy_out = self.busy_out or bool(self.pending)
         # host -> device
         r, _w, _x = select.select([self.master], [], [], wait_s)
+        self.busy_in = bool(r)
         if r and self.budget_in >= 1.0:
+            want = int(self.budget_in)
             try:
-                data = os.read(self.master, int(self.budget_in))
+                data = os.read(self.master, want)
             except BlockingIOError:
                 data = b""
             except OSError as exc:
@@ -243,6 +257,7 @@ class Pump:
                     raise
                 data = b""
                 time.sleep(wait_s)  # no host has the port open
+            self.busy_in = len(data) == want
             if data:
                 self.budget_in -= len(data)
                 self.device.feed(data)
