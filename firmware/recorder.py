@@ -97,6 +97,7 @@ class Recorder:
         self._tm_count = 0
         self._tm_base_ms = 0
         self._tm_n = 0
+        self._tm_state = C.FLIGHT_IDLE
 
     # --- configuration ----------------------------------------------------------------------
     @property
@@ -153,7 +154,7 @@ class Recorder:
             self._push_sample(now_ms, pressure_pa, state)
         if state != before:
             self._push_event(state, now_ms, pressure_pa)
-        self._telemetry(now_ms, pressure_pa)
+        self._telemetry(now_ms, pressure_pa, state != before)
         if state == C.FLIGHT_LANDED:
             self._closing = True
 
@@ -230,11 +231,11 @@ class Recorder:
         self.state = C.FLIGHT_PAD
 
     # --- telemetry ------------------------------------------------------------------------------
-    def _telemetry(self, now_ms, pressure_pa):
+    def _telemetry(self, now_ms, pressure_pa, state_changed):
         self._tm_n += 1
         every = 100 // self.telemetry_hz
-        if self._tm_n < every:
-            return
+        if self._tm_n < every and not state_changed:
+            return  # (the sample where the state changes is always sent: the ground sees each)
         self._tm_n = 0
         n = self._tm_count
         if n >= C.MAX_TELEMETRY_SAMPLES:
@@ -259,6 +260,7 @@ class Recorder:
         tm[q + 10] = (pressure_pa >> 16) & 0xFF
         tm[q + 11] = (pressure_pa >> 24) & 0xFF
         self._tm_count = n + 1
+        self._tm_state = self.state  # the batch says the state of its newest sample
 
     def telemetry_due(self, now_ms):
         """True when the batch is full or its next sample would fall outside its 250 ms."""
@@ -279,7 +281,7 @@ class Recorder:
         tm[1] = (base >> 8) & 0xFF
         tm[2] = (base >> 16) & 0xFF
         tm[3] = (base >> 24) & 0xFF
-        tm[4] = self.state
+        tm[4] = self._tm_state
         tm[5] = n
         length = C.TELEMETRY_BASE_LEN + C.TELEMETRY_SAMPLE_LEN * n
         for i in range(length):

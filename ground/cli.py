@@ -270,24 +270,17 @@ def cmd_igniter_test(args):
 
 
 def cmd_demo(args):
-    from ground.client import DeviceClient
-    from ground.launch import LaunchSequence
+    from ground.demo import run_demo
 
-    print("Coalwood demo: a simulated pad, a good e-match on channel 1, the arm key on.")
-    client = DeviceClient("sim://?seed=%d&ch1=ematch&ch2=open" % args.seed)
-    client.connect(timeout=3.0)
-    try:
-        seq = LaunchSequence(client, 0, args.countdown, 1000, misfire_wait_s=5)
-        seq.preflight()
-        _print_status(_status_dict(client, client.status()))
-        result = seq.run()
-        print("outcome: %s" % result)
-        return EXIT_OK if result == "FIRED" else EXIT_MISFIRE
-    finally:
-        client.close()
+    if not 0 < args.speed <= 100:
+        raise CliError("--speed must be above 0 and at most 100")
+    outcome, _summary, _path = run_demo(seed=args.seed, countdown_s=args.countdown,
+                                        speed=args.speed, out_dir=args.output, motor=args.motor)
+    if outcome == "FIRED":
+        return EXIT_OK if _summary is not None else EXIT_DEVICE
+    return EXIT_MISFIRE
 
 
-# --- flights ------------------------------------------------------------------------------------
 def _flight_rows(infos):
     from ground.flightfile import flags_text
 
@@ -556,9 +549,19 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="one JSON object for scripts, at the end (errors and warnings still go to stderr)")
     p.set_defaults(func=cmd_download)
 
-    p = sub.add_parser("demo", help="a simulated launch end to end, no hardware needed")
-    p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser(
+        "demo", help="a simulated launch end to end, no hardware needed",
+        description="Rehearse a launch on a simulated pad: check, arm, count down, fire; the "
+        "simulated rocket flies, the altimeter logs it (live altitude shown), then the flight "
+        "is downloaded, verified and summed up beside what the simulation says happened.")
+    p.add_argument("--seed", type=int, default=1, help="repeatable noise and faults (default 1)")
     p.add_argument("--countdown", type=int, default=5, help=argparse.SUPPRESS)
+    p.add_argument("--motor", default="H128W",
+                   help="bundled motor in the sample rocket: C6, H128W (default), J350W")
+    p.add_argument("--speed", type=float, default=10.0,
+                   help="the flight runs this many times real time (default 10)")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="keep the downloaded flight here (default: a temporary folder)")
     p.set_defaults(func=cmd_demo)
 
     try:

@@ -56,6 +56,7 @@ class DeviceClient:
         self.on_status = on_status  # called with every STATUS (reader thread)
         self.on_event = on_event  # called with (name, detail) for link/fire events
         self.on_flight_data = None  # called with every FLIGHT_DATA (reader thread)
+        self.on_telemetry = None  # called with every TELEMETRY batch (reader thread)
         self.info = None
         self.status_msg = None
         self.heartbeat = None
@@ -158,6 +159,8 @@ class DeviceClient:
             self.on_status(msg)
         elif isinstance(msg, M.FlightData) and self.on_flight_data is not None:
             self.on_flight_data(msg)
+        elif isinstance(msg, M.Telemetry) and self.on_telemetry is not None:
+            self.on_telemetry(msg)
 
     def _on_error(self, error):
         with self._cond:

@@ -14,10 +14,31 @@ from ground.launch import Aborted, LaunchSequence
 from protocol.ticks import TICKS_MAX, ticks_diff
 
 
-def test_demo_launches_and_reports_fired(capsys):
-    assert main(["demo", "--countdown", "1"]) == 0
+def test_demo_launches_flies_lands_downloads_and_sums_up(capsys, tmp_path):
+    import hashlib
+    import re
+
+    from ground.flightfile import load
+
+    code = main(["demo", "--countdown", "1", "--motor", "C6", "--speed", "25", "-o", str(tmp_path)])
     out = capsys.readouterr().out
+    assert code == 0, out
     assert "ARMED channel 1" in out and "FIRE" in out and "outcome: FIRED" in out
+    # the flight as it happened, from TELEMETRY
+    for state in ("BOOST", "COAST", "DROGUE", "MAIN", "LANDED"):
+        assert re.search(r"T\+ *[0-9.]+ s  %s " % state, out), state
+    # the summary: the altimeter's apogee beside the simulation's, within 1 %
+    off = re.search(r"off by [-+0-9.]+ m \(([-+0-9.]+) %\)", out)
+    assert off and abs(float(off.group(1))) <= 1.0, out
+    # the file it names is the verified flight
+    path = re.search(r"the flight log is at (\S+)", out).group(1)
+    assert path.startswith(str(tmp_path))
+    flight = load(path)
+    assert flight.ok and [e.name for e in flight.events] == [
+        "liftoff", "burnout", "apogee", "main", "landed"]
+    sha = re.search(r"SHA-256 ([0-9a-f]{12}) verified", out).group(1)
+    with open(path, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest().startswith(sha)
 
 
 def test_status_json_over_sim(capsys):
