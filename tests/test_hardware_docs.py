@@ -213,3 +213,10 @@ if __name__ == "__main__":
     print()
     for name, value in one_ohm_figures(BOARD).items():
         print("%s: %s" % (name, value))
+
+
+def test_readme_states_the_board_barometer():
+    baro = BOARD["barometer"]
+    text = '`{"chip": "%s", "address": 0x%02x}` on this board' % (baro["chip"], baro["address"])
+    assert text in _readme(), text
+    assert (ROOT / "firmware" / ("%s.py" % baro["chip"])).exists()  # a driver by that name
