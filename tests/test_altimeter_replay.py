@@ -79,3 +79,38 @@ def test_real_flight_apogee_and_events(name, reader, own):
     seen = [e for e in events if e >= 0]
     assert seen == sorted(seen) and len(seen) >= 3
     assert detected_ms >= apogee_ms
+
+
+def _simulated_stream(motor, seed=7, pad_s=3.0):
+    """[(t_ms, pressure_pa, height_m)] at 100 Hz from the trajectory model's barometer:
+    pad_s on the pad, then the flight (ignition at pad_s) until 12 s after landing."""
+    from ground.sim.device import rocket_for_motor
+    from ground.sim.flight import SimulatedFlight
+    from ground.trajectory import simulate
+
+    spec = rocket_for_motor(motor)
+    flight = SimulatedFlight(simulate(spec["rocket"], spec["motor"]), seed=seed)
+    end_ms = int(flight.result.summary()["landing_time_s"] * 1000) + 12000
+    pad_ms = int(pad_s * 1000)
+    out = []
+    for t in range(0, pad_ms + end_ms, 10):
+        since = t - pad_ms
+        out.append((t, flight.pressure_pa(since if since >= 0 else None), flight.height_m(since)))
+    return flight, out
+
+
+@pytest.mark.parametrize("motor", ["H128W", "J350W"])
+def test_simulated_flight_on_both_interpreters(motor, tmp_path):
+    """The trajectory model's barometer (noise, spikes, and the J350W's transonic dip) through
+    the detection code: apogee within 1 % and 0.5 s of the model's, the same on the board."""
+    flight, samples = _simulated_stream(motor)
+    truth = flight.result.summary()
+    data = R.pack(samples)
+    result = R.replay(data)
+    assert _replay_on_micropython(data, tmp_path) == result
+    top_cm, apogee_ms, liftoff_ms, burnout_ms, detected_ms, main_ms, landed_ms, _pad = result
+    assert abs(top_cm / 100 - truth["apogee_m"]) <= 0.01 * truth["apogee_m"], (top_cm, truth)
+    assert abs(apogee_ms - (3000 + 1000 * truth["time_to_apogee_s"])) <= 500, apogee_ms
+    assert detected_ms >= apogee_ms  # never early, Mach dip or not
+    seen = [liftoff_ms, burnout_ms, detected_ms, main_ms, landed_ms]
+    assert all(t >= 0 for t in seen) and seen == sorted(seen), seen
