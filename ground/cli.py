@@ -159,6 +159,13 @@ def _status_dict(client, st):
         "key": "ON" if st.flags & C.DEV_KEY_ON else "OFF",
         "keyed_link": bool(st.flags & C.DEV_KEYED),
         "battery_v": round(st.battery_mv / 1000, 2),
+        "altimeter": {
+            "flight_state": C.FLIGHT_STATE_NAMES[st.flight_state],
+            "altitude_m": st.altitude_cm / 100,
+            "log_free_bytes": st.log_free_bytes,
+            "log_full": bool(st.flags & C.DEV_LOG_FULL),
+            "logging": bool(st.flags & C.DEV_FLYING),
+        },
         "channels": [
             {
                 "channel": i + 1,
@@ -172,10 +179,26 @@ def _status_dict(client, st):
     }
 
 
+def _free_text(free_bytes):
+    if free_bytes >= 0x3FFFFFFF:  # the device reports at most 1 GiB - 1
+        return "over 1 GB free for flights"
+    if free_bytes >= 10**6:
+        return "%.1f MB free for flights" % (free_bytes / 10**6)
+    return "%.0f kB free for flights" % (free_bytes / 1000)
+
+
 def _print_status(d):
     print("%s (firmware %s): %s, key %s, battery %.2f V%s" % (
         d["device"], d["firmware"], d["state"], d["key"], d["battery_v"],
         ", authenticated link" if d["keyed_link"] else ""))
+    alt = d["altimeter"]
+    if alt["flight_state"] == "IDLE":
+        print("  altimeter: no barometer")
+    else:
+        print("  altimeter: %s, %.1f m above the pad%s, %s" % (
+            alt["flight_state"], alt["altitude_m"], ", logging a flight" if alt["logging"] else "",
+            "LOG FULL: download and erase flights" if alt["log_full"]
+            else _free_text(alt["log_free_bytes"])))
     for ch in d["channels"]:
         print("  channel %d: %s" % (ch["channel"], ch["text"]))
 

@@ -46,6 +46,15 @@ def test_status_json_over_sim(capsys):
     doc = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert doc["state"] == "SAFE" and doc["key"] == "ON"
     assert [c["channel"] for c in doc["channels"]] == [1, 2]
+    alt = doc["altimeter"]
+    assert alt["flight_state"] == "PAD" and abs(alt["altitude_m"]) < 2.0
+    assert alt["log_free_bytes"] > 0 and not alt["log_full"] and not alt["logging"]
+
+
+def test_status_text_shows_the_altimeter(capsys):
+    assert main(["status", "--port", "sim://?seed=2"]) == 0
+    out = capsys.readouterr().out
+    assert "altimeter: PAD, " in out and "free for flights" in out
 
 
 def test_launch_refuses_with_the_key_off(capsys):
