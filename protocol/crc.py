@@ -27,23 +27,6 @@ if IS_MICROPYTHON:
 
     _LO, _HI = _make_tables()
 
-    def crc32_into(src, start, end, dst, dst_off):
-        """Write CRC-32 of src[start:end] little-endian at dst[dst_off:dst_off+4]."""
-        lo = 0xFFFF
-        hi = 0xFFFF
-        tlo = _LO
-        thi = _HI
-        for i in range(start, end):
-            idx = (lo ^ src[i]) & 0xFF
-            lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ tlo[idx]
-            hi = (hi >> 8) ^ thi[idx]
-        lo ^= 0xFFFF
-        hi ^= 0xFFFF
-        dst[dst_off] = lo & 0xFF
-        dst[dst_off + 1] = lo >> 8
-        dst[dst_off + 2] = hi & 0xFF
-        dst[dst_off + 3] = hi >> 8
-
     class Crc32:
         """A running CRC-32 over data fed piece by piece (a whole flight log, record by record).
 
@@ -77,6 +60,15 @@ if IS_MICROPYTHON:
             dst[dst_off + 1] = lo >> 8
             dst[dst_off + 2] = hi & 0xFF
             dst[dst_off + 3] = hi >> 8
+
+    _ONE = Crc32()  # the board runs one loop: one register serves every one-shot CRC
+
+    def crc32_into(src, start, end, dst, dst_off):
+        """Write CRC-32 of src[start:end] little-endian at dst[dst_off:dst_off+4]."""
+        one = _ONE
+        one.reset()
+        one.update(src, start, end)
+        one.into(dst, dst_off)
 
 else:
     import binascii
