@@ -20,7 +20,6 @@ when something cannot be measured.
 import argparse
 import contextlib
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -35,6 +34,7 @@ for path in (ROOT, os.path.join(ROOT, "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+from benchutil import BenchError, report  # noqa: E402
 from synthetic_flight import write_flight  # noqa: E402
 
 from ground.client import DeviceClient, DeviceError  # noqa: E402
@@ -50,10 +50,6 @@ TARGET_RATIO = 0.90
 DEFAULT_SIZE_BYTES = 200_000
 KEY = bytes(range(1, 33))
 START_TIMEOUT_S = 10.0
-
-
-class BenchError(Exception):
-    """Something could not be measured; the message is the one-line error."""
 
 
 def wire_bytes_per_chunk(key=None):
@@ -183,19 +179,9 @@ def main(argv=None):
     parser.add_argument("--no-keyed", action="store_true", help="skip the keyed download")
     parser.add_argument("--baud", type=int, default=BAUD, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    try:
-        result = measure(args.size_bytes, keyed=not args.no_keyed, baud=args.baud)
-    except BenchError as exc:
-        print("download_bench: error: %s" % exc, file=sys.stderr)
-        return 2
-    except (DeviceError, LinkError, OSError) as exc:
-        print("download_bench: error: %s: %s" % (type(exc).__name__, exc), file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(table(result))
-    return 0
+    return report("download_bench",
+                  lambda: measure(args.size_bytes, keyed=not args.no_keyed, baud=args.baud),
+                  table, args.json, (DeviceError, LinkError, OSError))
 
 
 if __name__ == "__main__":

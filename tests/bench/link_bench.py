@@ -16,7 +16,6 @@ one-line error when something cannot be measured.
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import random
@@ -30,6 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+from benchutil import BenchError, report  # noqa: E402
 
 from ground.client import CommandRefused, DeviceClient, DeviceError  # noqa: E402
 from ground.link import LinkError  # noqa: E402
@@ -48,10 +49,6 @@ MASK = 1 << CHANNEL
 READY_TIMEOUT_S = 2.0
 EDGE_TIMEOUT_S = 1.0
 RUN_BUDGET_S = 50.0
-
-
-class BenchError(Exception):
-    """Something could not be measured; the message is the one-line error."""
 
 
 class PtyPad:
@@ -311,19 +308,8 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object")
     parser.add_argument("--trials", type=int, default=20, help="trials per figure (default 20)")
     args = parser.parse_args(argv)
-    try:
-        result = measure(args.trials)
-    except BenchError as exc:
-        print("link_bench: error: %s" % exc, file=sys.stderr)
-        return 2
-    except (DeviceError, LinkError, OSError) as exc:
-        print("link_bench: error: %s: %s" % (type(exc).__name__, exc), file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(table(result))
-    return 0
+    return report("link_bench", lambda: measure(args.trials), table, args.json,
+                  (DeviceError, LinkError, OSError))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ for _p in (str(ROOT), str(HERE)):
 os.environ["MAVLINK20"] = "1"
 
 import mp_decode_bench as gen  # noqa: E402  (the shared, MicroPython-compatible generator)
+from benchutil import BenchError, report  # noqa: E402
 
 from protocol import ROLE_DEVICE, ROLE_GROUND, Connection  # noqa: E402
 from protocol import messages as M  # noqa: E402
@@ -51,10 +52,6 @@ LINK_BYTES_PER_S = 11520  # 115200 baud, 8N1: 10 bits per byte
 MP_TIMEOUT_S = 180
 TARGET_RATIO = 3.0
 LINE_RUNNER = "tests/micropython/run.mjs"
-
-
-class BenchError(Exception):
-    """Something could not be measured: reported as one line, exit status 2."""
 
 
 # --- the stream --------------------------------------------------------------------------
@@ -423,16 +420,7 @@ def main(argv=None):
         "--json", action="store_true", help="print one JSON object and nothing else"
     )
     args = parser.parse_args(argv)
-    try:
-        result = measure()
-    except BenchError as exc:
-        print(f"protocol_bench: error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(table(result))
-    return 0
+    return report("protocol_bench", measure, table, args.json)
 
 
 if __name__ == "__main__":
