@@ -358,3 +358,23 @@ def test_the_key_store_keeps_the_key_across_a_reboot():
     assert KeyStore(root).read_key() == KEY  # what the next boot reads
     store.write_key(None)
     assert KeyStore(root).read_key() is None
+
+
+def test_full_storage_is_seen_by_the_ground_and_earlier_flights_stay_whole():
+    rig = Rig(storage=True)
+    rig.fly()
+    first = rig.command(M.FlightList())
+    log = rig.app.recorder.log
+    # the storage fills up: room for the next flight's header and a few records only
+    log.capacity_bytes = log._used_bytes() + log.reserve_bytes + 40 + 24 * 30
+    rig.fly()
+    st = rig.command(M.GetStatus())
+    assert st.flags & C.DEV_LOG_FULL
+    rig.got = []
+    rig.send(M.FlightList())
+    rig.run(50)
+    infos = rig.replies(M.FlightInfo)
+    assert [i.flight for i in infos] == [first.flight, first.flight + 1]
+    assert infos[0].sha256 == first.sha256 and infos[0].size_bytes == first.size_bytes
+    assert infos[1].size_bytes == 40 + 24 * 30  # stopped cleanly at the limit
+    assert infos[1].flags == C.FLIGHT_COMPLETE  # closed at landing all the same
