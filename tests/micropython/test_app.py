@@ -378,3 +378,18 @@ def test_full_storage_is_seen_by_the_ground_and_earlier_flights_stay_whole():
     assert infos[0].sha256 == first.sha256 and infos[0].size_bytes == first.size_bytes
     assert infos[1].size_bytes == 40 + 24 * 30  # stopped cleanly at the limit
     assert infos[1].flags == C.FLIGHT_COMPLETE  # closed at landing all the same
+
+
+def test_a_keyed_device_erases_only_for_a_mac():
+    rig = Rig(key=KEY, storage=True)
+    rig.fly()
+    assert rig.command(M.FlightList()).count == 1
+    forger = Connection(ROLE_GROUND)  # knows the session and numbers (on the wire), not the key
+    forger.set_session(rig.gnd.session)
+    forger.next_seq = (rig.gnd.next_seq + 5) & 0xFFFF
+    rig.hal.inject(forger.send(M.FlightErase(0, C.ERASE_CONFIRM)))
+    rig.run(30)
+    assert rig.command(M.FlightList()).count == 1  # nothing erased
+    assert rig.app.conn.stats.mac_errors >= 1
+    ack = rig.command(M.FlightErase(0, C.ERASE_CONFIRM))
+    assert isinstance(ack, M.Ack) and rig.command(M.FlightList()).count == 0
