@@ -6,24 +6,28 @@ clear line on stderr and a non-zero exit, never a traceback.
 
 import argparse
 import binascii
+import importlib
 import json
 import os
 import sys
 
 from ground import __version__
+from ground.cli_common import (  # noqa: F401  (the exit statuses are part of this module's API)
+    EXIT_ABORTED,
+    EXIT_BAD_INPUT,
+    EXIT_CORRUPT,
+    EXIT_DEVICE,
+    EXIT_LINK,
+    EXIT_MISFIRE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+)
+from ground.commands import COMMAND_MODULES
 from protocol import ROLE_DEVICE, ROLE_GROUND, Connection, RemoteProtocolError
 from protocol import constants as C
 from protocol import messages as M
 from protocol.connection import ERROR_NAMES
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_BAD_INPUT = 3
-EXIT_DEVICE = 4  # the device refused, or did not answer
-EXIT_LINK = 5  # the port: missing, busy, not permitted, vanished
-EXIT_MISFIRE = 6
-EXIT_CORRUPT = 7  # a download failed its whole-flight CRC-32 / SHA-256 check
-EXIT_ABORTED = 130
 
 # USB vendor ids of boards and adapters a pad box is likely to be
 LIKELY_BOARDS = {
@@ -33,14 +37,6 @@ LIKELY_BOARDS = {
     0x1A86: "WCH CH340",
     0x0403: "FTDI",
 }
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exits with `code`."""
-
-    def __init__(self, message, code=EXIT_BAD_INPUT):
-        super().__init__(message)
-        self.code = code
 
 
 def _parse_hex(text):
@@ -586,6 +582,9 @@ def build_parser():
     p.add_argument("-o", "--output", metavar="DIR",
                    help="keep the downloaded flight here (default: a temporary folder)")
     p.set_defaults(func=cmd_demo)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
 
     try:
         from ground.sim.pty_server import add_sim_parser
