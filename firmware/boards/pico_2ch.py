@@ -56,9 +56,9 @@ BOARD = {
     # and have 4.7k pull-ups to 3V3 on the board.
     "i2c": {"id": 0, "sda": 4, "scl": 5, "freq": 400000},
     # The barometer on that bus: "chip" picks the driver the HAL loads on first
-    # use ("bmp280" or "bmp388"; None for a box without one, which then reports
-    # -1 Pa), "address" is 0x76 with the sensor's SDO pin to GND (0x77 with it
-    # high). Named rather than detected: the driver checks the chip id, so a
+    # use ("bmp280", "bmp388" or "ms5611"; None for a box without one, which then
+    # reports -1 Pa), "address" is 0x76 with a BMP's SDO pin to GND (0x77 with it
+    # high; an MS5611 is 0x77 with CSB low, 0x76 with it high). Named rather than detected: the driver checks the chip id, so a
     # missing or different sensor reads as no barometer instead of being guessed at.
     "barometer": {"chip": "bmp280", "address": 0x76},
     # UART0 to a radio modem (pad box to launch control): GP0 TX to the modem's

@@ -11,9 +11,10 @@ Hot paths (`fire`, `fire_readback`, `continuity_raw`, `arm_key`, `battery_mv`,
 integers stay below 2**30, nothing is sliced.
 
 Barometer: the board file's "barometer" entry names the chip ("bmp280",
-"bmp388") and its I2C address, or None. The driver module is imported and the
-sensor probed and configured on the first `pressure_pa()` call, so a board
-without one loads neither. `pressure_pa()` never raises: with no barometer, or
+"bmp388", "ms5611") and its I2C address, or None. The driver module is
+imported and the sensor probed and configured on the first `pressure_pa()`
+call, so a board loads no driver but its own. The MS5611 driver times its
+conversions on `ticks_ms()`. `pressure_pa()` never raises: with no barometer, or
 one that does not answer, it returns -1 and the launch controller carries on.
 
 Serial transports:
@@ -66,7 +67,7 @@ UART_TXBUF = 2048  # bytes queued for sending; a write that does not fit returns
 # call: at the 100 Hz ascent rate one failed probe a second, and a sensor whose
 # connector is reseated on the pad comes back without a reboot.
 BARO_RETRY_CALLS = 100
-BARO_CHIPS = ("bmp280", "bmp388")
+BARO_CHIPS = ("bmp280", "bmp388", "ms5611")
 
 # LED blink codes for halt(): N short flashes, then a pause.
 BLINK_NO_APP = 2  # firmware.app could not be imported
@@ -280,6 +281,11 @@ class PicoHal:
 
     def _open_barometer(self):
         # Imported here, not at the top: a board without this chip never loads its driver.
+        if self._baro_chip == "ms5611":
+            from firmware.ms5611 import MS5611
+
+            # no continuous mode: the driver starts each conversion and times it itself
+            return MS5611(self.i2c_bus(), self._baro_address, self.ticks_ms)
         if self._baro_chip == "bmp388":
             from firmware.bmp388 import BMP388 as Driver
         else:

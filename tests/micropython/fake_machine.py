@@ -3,12 +3,17 @@
 Runs on MicroPython and CPython. Call `install()` before importing
 firmware.hal.pico so its `from machine import ...` finds this module.
 
-I2C devices are register models a test attaches with `add_i2c_device(address,
-device)`: `BMP280Model` and `BMP388Model` hold trimming values and readings
-with known compensated results. Every fake bus sees the same devices; an
-address nobody answers (or a device with `fail` set) raises OSError(EIO), as
-the rp2 port does for a NACK. Register reads allocate nothing, so a driver's
-read path can run under mptest.no_alloc.
+I2C devices are models a test attaches with `add_i2c_device(address,
+device)`: `BMP280Model` and `BMP388Model` (register files) and `MS5611Model`
+(a command set) hold trimming values and readings with known compensated
+results. Every fake bus sees the same devices; an address nobody answers (or
+a device with `fail` set) raises OSError(EIO), as the rp2 port does for a
+NACK. Transfers allocate nothing, so a driver's read path can run under
+mptest.no_alloc.
+
+A fake millisecond clock (`ticks_ms`, `advance_ms`, `set_ticks_ms`), wrapping
+at 2**30 like MicroPython's, times the MS5611 model's conversions; a driver
+under test is given `ticks_ms` as its clock.
 
 Every pin event is logged in order, with its ordinal (its index in the log):
 an output latch write (EV_VALUE), a pin configured as input or output
@@ -52,6 +57,10 @@ i2c_devices = {}  # 7-bit address -> register model answering there, on every fa
 
 EIO = 5  # errno of an I2C transfer the device did not acknowledge
 
+TICKS_MAX = (1 << 30) - 1  # time.ticks_ms() wraps at 2**30 on a 32-bit port
+_TICKS_HALF = 1 << 29
+_clock = [0]  # the fake clock, milliseconds
+
 
 def _record(kind, pin, value):
     n = _count[0]
@@ -75,6 +84,7 @@ def reset():
     uarts.clear()
     i2cs.clear()
     i2c_devices.clear()
+    _clock[0] = 0
     clear_log()
 
 
@@ -132,6 +142,24 @@ def add_i2c_device(address, device):
     """Attach a register model (e.g. BMP388Model()) at `address`; returns it."""
     i2c_devices[address] = device
     return device
+
+
+def ticks_ms():
+    """The fake clock, like time.ticks_ms() (0 after reset())."""
+    return _clock[0]
+
+
+def advance_ms(ms):
+    """Move the fake clock on by `ms` milliseconds, wrapping like time.ticks_ms()."""
+    _clock[0] = (_clock[0] + ms) & TICKS_MAX
+
+
+def set_ticks_ms(ms):
+    _clock[0] = ms & TICKS_MAX
+
+
+def _ticks_diff(later, earlier):
+    return ((later - earlier + _TICKS_HALF) & TICKS_MAX) - _TICKS_HALF
 
 
 def unique_id():
@@ -232,15 +260,40 @@ class I2C:
     def writeto_mem(self, addr, memaddr, buf):
         self._device(addr).write(memaddr, buf)
 
+    def writeto(self, addr, buf, stop=True):
+        """A plain write; returns the bytes acknowledged, as machine.I2C does."""
+        return self._device(addr).write_bytes(buf)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        self._device(addr).read_bytes(buf)
+
 
 # --- I2C register models -----------------------------------------------------------------------
 class RegisterDevice:
-    """A 256-byte register file; every write is recorded as (register, bytes)."""
+    """A 256-byte register file; every register write is recorded as (register, bytes).
+
+    A plain write (I2C.writeto) sets the register pointer with its first byte
+    and writes any others from there; a plain read (I2C.readfrom_into) reads
+    from the pointer on. A pointer-only write changes nothing and is not
+    recorded.
+    """
 
     def __init__(self):
         self.regs = bytearray(256)
         self.writes = []
+        self.pointer = 0
         self.fail = False  # True: the device stops answering (OSError on every transfer)
+
+    def write_bytes(self, buf):
+        n = len(buf)
+        if n:
+            self.pointer = buf[0]
+        if n > 1:
+            self.write(self.pointer, bytes(buf)[1:])
+        return n
+
+    def read_bytes(self, buf):
+        self.read_into(self.pointer, buf)
 
     def read_into(self, reg, buf):
         regs = self.regs
@@ -341,6 +394,175 @@ class BMP388Model(RegisterDevice):
             self.regs[0x1B] &= 0x03  # back to sleep, the enable bits kept
         else:
             self.regs[0x03] |= 0x60  # drdy_press, drdy_temp
+
+
+def ms5611_crc4(prom):
+    """The PROM CRC-4 of application note AN520 (word 7's low byte, where it goes, read as 0)."""
+    rem = 0
+    for i in range(16):
+        if i == 15:
+            byte = 0
+        elif i % 2:
+            byte = prom[i // 2] & 0xFF
+        else:
+            byte = prom[i // 2] >> 8
+        rem ^= byte
+        for _ in range(8):
+            rem = (rem << 1) ^ 0x3000 if rem & 0x8000 else rem << 1
+            rem &= 0xFFFF  # AN520's 32-bit remainder: higher bits never reach bits 12..15
+    return rem >> 12
+
+
+class MS5611Model:
+    """An MS5611: one-byte commands, a PROM with a valid CRC-4, conversions that take time.
+
+    Holds the datasheet's example: C1..C6 = 40127, 36924, 23317, 23282,
+    33464, 28312 and D1 = 9085466, D2 = 8569150, which compensate to 100009
+    Pa (1000.09 mbar) and 2007 (20.07 degC).
+
+    Timed on the fake clock: a conversion takes the datasheet's maximum for
+    its OSR and the reset's PROM reload 2.8 ms, counted from the end of the
+    millisecond the command came in (the worst case for a driver reading
+    whole-millisecond ticks). A conversion's reading is the raw value set
+    when it started. What the datasheet says spoils a result counts in
+    `violations`: an ADC read before the conversion is done (which returns 0,
+    and the conversion's result is then wrong), and any command while a
+    conversion or the reload runs. An ADC read with no finished conversion
+    returns 0 and counts in `empty_reads`. Counters and the command log are
+    preallocated, so nothing here allocates.
+    """
+
+    C = (40127, 36924, 23317, 23282, 33464, 28312)
+    D1 = 9085466
+    D2 = 8569150
+    PRESSURE_PA = 100009
+    TEMPERATURE_CENTI_C = 2007
+    CONVERSION_US = (600, 1170, 2280, 4540, 9040)  # OSR 256, 512, 1024, 2048, 4096
+    RESET_US = 2800
+    LOG_SIZE = 4096
+
+    _IDLE = 0
+    _RESET = 1
+    _CONVERTING = 2
+
+    def __init__(self, prom=None):
+        if prom is None:
+            prom = [0x0C1A] + list(self.C) + [0x9A40]  # factory word, C1..C6, serial (and CRC)
+            prom[7] |= ms5611_crc4(prom)
+        self.prom = list(prom)
+        self.fail = False
+        self.d1 = self.D1
+        self.d2 = self.D2
+        self._op = self._IDLE
+        self._op_start = 0
+        self._op_us = 0
+        self._converting = 0  # the raw value of the conversion running, as it will come out
+        self._result = -1  # the finished conversion's value, until an ADC read takes it
+        self._out = bytearray(3)  # what the next read returns
+        self._out_len = 0
+        self._log = bytearray(self.LOG_SIZE)
+        self.command_count = 0
+        self.violations = 0
+        self.empty_reads = 0
+        self.adc_reads = 0
+        self.conversions_d1 = 0
+        self.conversions_d2 = 0
+        self.resets = 0
+
+    def set_adc(self, d1, d2):
+        """The raw readings conversions started from now on give."""
+        self.d1 = d1
+        self.d2 = d2
+
+    def corrupt_crc(self):
+        self.prom[7] ^= 0x5
+
+    def lose_result(self):
+        """Forget the finished or running conversion, as a brown-out reset would."""
+        self._op = self._IDLE
+        self._result = -1
+
+    def commands(self):
+        """The command bytes received so far, in order (the first LOG_SIZE)."""
+        return list(self._log[: min(self.command_count, self.LOG_SIZE)])
+
+    def _busy(self):
+        if self._op == self._IDLE:
+            return False
+        if (_ticks_diff(_clock[0], self._op_start) - 1) * 1000 < self._op_us:
+            return True
+        if self._op == self._CONVERTING:
+            self._result = self._converting
+        self._op = self._IDLE
+        return False
+
+    def _answer(self, value, nbytes):
+        for i in range(nbytes):
+            self._out[i] = (value >> (8 * (nbytes - 1 - i))) & 0xFF
+        self._out_len = nbytes
+
+    def command(self, cmd):
+        n = self.command_count
+        if n < self.LOG_SIZE:
+            self._log[n] = cmd
+        self.command_count = n + 1
+        busy = self._busy()
+        if busy:
+            self.violations += 1
+            self._converting ^= 0x5A5A5A  # "the final result will be wrong"
+        self._out_len = 0
+        if cmd == 0x1E:
+            self.resets += 1
+            self._op = self._RESET
+            self._op_start = _clock[0]
+            self._op_us = self.RESET_US
+            self._result = -1
+        elif cmd == 0x00:
+            self.adc_reads += 1
+            if busy or self._result < 0:
+                if not busy:
+                    self.empty_reads += 1
+                self._answer(0, 3)
+            else:
+                self._answer(self._result, 3)
+            self._result = -1
+        elif 0xA0 <= cmd <= 0xAE and cmd % 2 == 0:
+            self._answer(self.prom[(cmd - 0xA0) // 2], 2)
+        elif cmd & 0xE0 == 0x40 and cmd & 0x0F <= 8 and cmd % 2 == 0:
+            if cmd & 0x10:
+                self.conversions_d2 += 1
+                self._converting = self.d2
+            else:
+                self.conversions_d1 += 1
+                self._converting = self.d1
+            if busy:
+                self._converting ^= 0x5A5A5A
+            self._op = self._CONVERTING
+            self._op_start = _clock[0]
+            self._op_us = self.CONVERSION_US[(cmd & 0x0F) // 2]
+            self._result = -1
+        # any other byte is no command: the reads after it return zeros
+
+    # I2C transfers
+    def write_bytes(self, buf):
+        if len(buf):
+            self.command(buf[0])
+        return len(buf)
+
+    def read_bytes(self, buf):
+        out = self._out
+        for i in range(len(buf)):
+            buf[i] = out[i] if i < self._out_len else 0
+        self._out_len = 0
+
+    def read_into(self, reg, buf):
+        """readfrom_mem_into: `reg` goes out as a command, then the read."""
+        self.command(reg)
+        self.read_bytes(buf)
+
+    def write(self, reg, buf):
+        """writeto_mem: `reg` is the command byte; the chip ignores the bytes after it."""
+        self.command(reg)
 
 
 class UART:

@@ -308,7 +308,7 @@ def test_i2c_bus_is_built_lazily_from_the_board():
 
 # --- barometer ---------------------------------------------------------------------------------
 
-DRIVERS = ("firmware.bmp280", "firmware.bmp388")
+DRIVERS = ("firmware.bmp280", "firmware.bmp388", "firmware.ms5611")
 
 
 def _forget_drivers():
@@ -323,12 +323,52 @@ def _baro_board(chip, address=0x76):
     return board
 
 
+class _FakeClockHal(pico.PicoHal):
+    """PicoHal on fake_machine's clock, the one the MS5611 model converts on."""
+
+    def ticks_ms(self):
+        return fake_machine.ticks_ms()
+
+
 def _baro_hal(board, model=None, address=0x76):
-    """A HAL for `board` with `model` (a fake_machine register model) at `address`."""
-    hal = _hal(board)
+    """A HAL for `board` with `model` (a fake_machine device model) at `address`."""
+    fake_machine.reset()
+    hal = _FakeClockHal(board, "uart")
     if model is not None:
         fake_machine.add_i2c_device(address, model)
     return hal
+
+
+def _model(chip):
+    if chip == "bmp388":
+        return fake_machine.BMP388Model()
+    if chip == "ms5611":
+        return fake_machine.MS5611Model()
+    return fake_machine.BMP280Model()
+
+
+def _touched(model):
+    """What was sent to a model: register writes, or for the MS5611 its commands."""
+    if isinstance(model, fake_machine.MS5611Model):
+        return model.commands()
+    return model.writes
+
+
+def _first_reading(hal, chip):
+    """pressure_pa() from the probe on: a BMP reads at once; the MS5611 10 ms calls later,
+    once its reset, a temperature and a pressure conversion have run."""
+    value = hal.pressure_pa()
+    if chip == "ms5611":
+        assert value == -1, value
+        for _ in range(3):
+            fake_machine.advance_ms(10)
+            value = hal.pressure_pa()
+    return value
+
+
+def _tick_and_read(hal):
+    fake_machine.advance_ms(10)
+    return hal.pressure_pa()
 
 
 def test_board_file_names_a_known_barometer():
@@ -375,51 +415,88 @@ def test_bmp388_board_reads_pascals():
     assert model.regs[0x1B] == 0x33  # normal mode: the BMP388 driver configured it
 
 
+def test_ms5611_board_reads_pascals():
+    _forget_drivers()
+    model = fake_machine.MS5611Model()
+    hal = _baro_hal(_baro_board("ms5611", 0x77), model, 0x77)
+    assert hal.pressure_pa() == -1  # probed and reset: the PROM reload is running
+    assert "firmware.ms5611" in sys.modules
+    assert "firmware.bmp280" not in sys.modules and "firmware.bmp388" not in sys.modules
+    for _ in range(50):  # timed on the HAL's clock: standing still, nothing is started
+        assert hal.pressure_pa() == -1
+    assert model.conversions_d1 == 0 and model.conversions_d2 == 0
+    assert [_tick_and_read(hal) for _ in range(3)] == [-1, -1, model.PRESSURE_PA]
+    for _ in range(25):  # through two temperature conversions, allocation-free
+        assert no_alloc(_tick_and_read, hal) == model.PRESSURE_PA
+    model.set_adc(7000000, model.D2)
+    assert [_tick_and_read(hal) for _ in range(14)][-1] == 60099
+    assert model.violations == 0 and model.empty_reads == 0
+
+
+def test_ms5611_with_csb_high_answers_at_0x76():
+    model = fake_machine.MS5611Model()
+    hal = _baro_hal(_baro_board("ms5611", 0x76), model, 0x76)
+    assert _first_reading(hal, "ms5611") == model.PRESSURE_PA
+
+
 def test_default_board_reads_its_barometer():
     baro = BOARD["barometer"]
     if baro is None or baro["chip"] is None:
         return
-    model = fake_machine.BMP388Model() if baro["chip"] == "bmp388" else fake_machine.BMP280Model()
+    model = _model(baro["chip"])
     hal = _baro_hal(BOARD, model, baro["address"])
-    assert hal.pressure_pa() == model.PRESSURE_PA
+    assert _first_reading(hal, baro["chip"]) == model.PRESSURE_PA
 
 
 def test_missing_barometer_reads_minus_one_and_is_probed_again_later():
     for chip in pico.BARO_CHIPS:
         hal = _baro_hal(_baro_board(chip, 0x77))  # nothing answers at 0x77
         assert hal.pressure_pa() == -1
-        model = fake_machine.BMP388Model() if chip == "bmp388" else fake_machine.BMP280Model()
+        model = _model(chip)
         fake_machine.add_i2c_device(0x77, model)  # plugged in after boot
         for _ in range(pico.BARO_RETRY_CALLS - 1):
             assert hal.pressure_pa() == -1  # not probed again yet
-        assert model.writes == []
-        assert hal.pressure_pa() == model.PRESSURE_PA, chip  # the 100th call after the miss
+        assert _touched(model) == []
+        # probed on the 100th call after the miss
+        assert _first_reading(hal, chip) == model.PRESSURE_PA, chip
 
 
 def test_wrong_chip_reads_minus_one():
-    hal = _baro_hal(_baro_board("bmp388", 0x76), fake_machine.BMP280Model(), 0x76)
-    assert hal.pressure_pa() == -1
-    hal = _baro_hal(_baro_board("bmp280", 0x76), fake_machine.BMP388Model(), 0x76)
-    assert hal.pressure_pa() == -1
+    for named in pico.BARO_CHIPS:
+        for there in pico.BARO_CHIPS:
+            if there == named:
+                continue
+            model = _model(there)
+            hal = _baro_hal(_baro_board(named, 0x76), model, 0x76)
+            for _ in range(5):
+                assert hal.pressure_pa() == -1, (named, there)
+                fake_machine.advance_ms(10)
+            if named == "ms5611":
+                assert model.writes == []  # refused on its PROM, before the reset
 
 
 def test_failing_barometer_reads_minus_one_then_recovers():
     for chip in pico.BARO_CHIPS:
-        model = fake_machine.BMP388Model() if chip == "bmp388" else fake_machine.BMP280Model()
+        model = _model(chip)
         hal = _baro_hal(_baro_board(chip, 0x76), model, 0x76)
-        assert hal.pressure_pa() == model.PRESSURE_PA
+        assert _first_reading(hal, chip) == model.PRESSURE_PA
         model.fail = True  # the sensor stops answering mid-run
-        assert hal.pressure_pa() == -1
-        assert hal.pressure_pa() == -1
+        # (10 ms apart, so the MS5611 driver has a conversion to fetch and meets the failure)
+        assert _tick_and_read(hal) == -1
+        assert _tick_and_read(hal) == -1
         model.fail = False
-        assert hal.pressure_pa() == model.PRESSURE_PA, chip  # read again at once, no re-probe
+        # read again at once, no re-probe
+        assert _tick_and_read(hal) == model.PRESSURE_PA, chip
+        if chip == "ms5611":
+            assert model.commands().count(0x1E) == 1  # reset once: the driver carried on
 
 
 def test_unknown_barometer_chip_is_refused_with_outputs_off():
     fake_machine.reset()
     for gpio in FIRE:
         fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
-    assert_raises(ValueError, pico.PicoHal, _baro_board("ms5611"), "uart")
+    # the MS5607: the MS5611's command set, other compensation formulas
+    assert_raises(ValueError, pico.PicoHal, _baro_board("ms5607"), "uart")
     for gpio in FIRE:
         assert fake_machine.latch(gpio) == 0
 
