@@ -380,8 +380,9 @@ def _resume_hint(downloader, info):
         f"{held:,}", f"{info.size_bytes:,}", downloader.final_path(info))
 
 
-def _download_one(downloader, info, say):
-    """Download one flight; returns (exit code, JSON-ready result). `say` prints for people."""
+def _download_one(downloader, info, say, keep=None):
+    """Download one flight; returns (exit code, JSON-ready result). `say` prints for people;
+    `keep(info, path, doc, say, data=None)` takes the verified flight (the library)."""
     from tqdm import tqdm
 
     from ground import download as D
@@ -392,7 +393,10 @@ def _download_one(downloader, info, say):
     if os.path.exists(path):
         if _sha256_of(path) == bytes(info.sha256):
             say("flight %d is already downloaded: %s" % (info.flight, path))
-            return EXIT_OK, {"flight": info.flight, "path": path, "already": True}
+            doc = {"flight": info.flight, "path": path, "already": True}
+            if keep is not None:
+                keep(info, path, doc, say)
+            return EXIT_OK, doc
         raise CliError("%s exists and holds another flight %d: move it away or use -o DIR"
                        % (path, info.flight))
     held = downloader.partial_bytes(info)
@@ -430,6 +434,8 @@ def _download_one(downloader, info, say):
            "seconds": round(result.seconds, 3), "stats": result.stats.as_dict()}
     say("flight %d: %s bytes, CRC-32 and SHA-256 verified -> %s" % (
         info.flight, f"{len(result.data):,}", result.path))
+    if keep is not None:
+        keep(info, result.path, doc, say, result.data)
     try:
         ff = flightfile.parse(result.data)
     except flightfile.FlightFileError as exc:
@@ -447,8 +453,10 @@ def _download_one(downloader, info, say):
 
 
 def cmd_download(args):
+    from ground.commands.library import DownloadKeeper
     from ground.download import Downloader
 
+    keeper = None
     out_dir = args.output
     try:
         os.makedirs(out_dir, exist_ok=True)
@@ -471,18 +479,24 @@ def cmd_download(args):
         else:
             raise CliError("no flights stored on %s: nothing to download" % client.info.board_name)
         downloader = Downloader(client, out_dir)
+        if not args.no_library:
+            keeper = DownloadKeeper(args.library, client.info.device_id)
         worst = EXIT_OK
         results = []
         say = (lambda _text: None) if args.json else print
         for info in chosen:
-            code, doc = _download_one(downloader, info, say)
+            code, doc = _download_one(downloader, info, say,
+                                      keeper.keep if keeper is not None else None)
             results.append(doc)
             worst = max(worst, code)
         if args.json:
             print(json.dumps({"device_id": bytes(client.info.device_id).hex(),
+                              "library": keeper.root if keeper is not None else None,
                               "flights": results}))
-        return worst
+        return max(worst, keeper.exit_code) if keeper is not None else worst
     finally:
+        if keeper is not None:
+            keeper.close()
         client.close()
 
 
@@ -557,6 +571,8 @@ def build_parser():
                        "f0ca8cc2b65089dd.cwf), each checked against the device's CRC-32 and "
                        "SHA-256 and written whole or not at all. An interrupted download is "
                        "kept as <name>.cwf.part: running the same command again resumes it. "
+                       "Each verified flight is also added to the local flight library "
+                       "(`coalwood library`; --no-library skips it). "
                        "Exit status: 0 done, 3 no such flight or bad option, 4 the device "
                        "refused (armed or logging), 5 the port failed or went silent, "
                        "7 a download failed its checksums (discarded), 130 interrupted.")
@@ -566,6 +582,8 @@ def build_parser():
     which.add_argument("--all", action="store_true", help="every stored flight (skips those already in DIR)")
     p.add_argument("-o", "--output", metavar="DIR", default=".", help="where the files go (default: here)")
     p.add_argument("--json", action="store_true", help="one JSON object for scripts, at the end (errors and warnings still go to stderr)")
+    p.add_argument("--library", metavar="DIR", help="the flight library each download is added to (default: $COALWOOD_LIBRARY, else coalwood's user data folder)")
+    p.add_argument("--no-library", action="store_true", help="do not add the downloads to the flight library")
     p.set_defaults(func=cmd_download)
 
     p = sub.add_parser(

@@ -1,0 +1,1 @@
+"""Flights after download: reading, analysis, export, plots and the local flight library."""
