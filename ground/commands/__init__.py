@@ -6,4 +6,6 @@ must read are raised as `ground.cli_common.CliError` (one line, an exit code).
 """
 
 COMMAND_MODULES = (
+    "ground.commands.library",
+    "ground.commands.predict",
 )

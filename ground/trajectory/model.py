@@ -9,7 +9,8 @@ Forces, and the assumptions behind them:
   weathercocks into a crosswind, as real ones do. Mass falls in proportion to the impulse
   delivered (Motor.mass_at).
 - Drag 0.5 * rho * v^2 * Cd * A on the airspeed (velocity relative to the wind), with Cd
-  constant; rho from the standard atmosphere (atmosphere.py) at the rocket's altitude.
+  constant; rho from the standard atmosphere (atmosphere.py) at the rocket's altitude, or
+  one density everywhere (`air_density_kg_m3`) where a closed form needs it.
 - Gravity constant, 9.80665 m/s^2.
 - The rail: the rocket sits on the pad (the rail holds its weight) until thrust exceeds the
   weight along the rail, then moves only along the rail until it has travelled the rail's
@@ -150,7 +151,8 @@ def _number(name, value, unit, low, high, low_open=False, high_open=False):
 
 def simulate(rocket, motor, *, rail_angle_deg=0.0, rail_bearing_deg=0.0, wind_speed_m_s=0.0,
              wind_from_deg=0.0, pad_altitude_m=0.0, pad_temperature_c=None,
-             dt_burn_s=0.001, dt_coast_s=0.01, dt_descent_s=0.05, max_time_s=3600.0):
+             dt_burn_s=0.001, dt_coast_s=0.01, dt_descent_s=0.05, max_time_s=3600.0,
+             air_density_kg_m3=None):
     """Fly `rocket` on `motor` (a Motor, or a bundled motor's name); returns a FlightResult.
 
     rail_angle_deg: the rail's tilt from vertical; rail_bearing_deg: the compass bearing it
@@ -158,6 +160,10 @@ def simulate(rocket, motor, *, rail_angle_deg=0.0, rail_bearing_deg=0.0, wind_sp
     wind_speed_m_s, wind_from_deg: a steady wind, and the bearing it blows from (a west
         wind, from 270, carries the rocket east).
     pad_altitude_m: above sea level; pad_temperature_c: None for the standard day's.
+    air_density_kg_m3: None (the atmosphere thins with height, as it does), or one density
+        at every height: the closed forms of drag (terminal speed, a coast to apogee) assume
+        it, so the model can be held to them exactly. The speed of sound still follows the
+        atmosphere.
     Raises TrajectoryError (a ValueError) for inputs that cannot fly, with the reason.
     """
     if isinstance(motor, str):
@@ -178,15 +184,40 @@ def simulate(rocket, motor, *, rail_angle_deg=0.0, rail_bearing_deg=0.0, wind_sp
     dt_descent_s = _number("dt_descent_s", dt_descent_s, "s", 0.0, 0.5, low_open=True)
     max_time_s = _number("max_time_s", max_time_s, "s", 1.0, 86400.0)
     atmosphere = Atmosphere(pad_altitude_m, pad_temperature_c)
+    if air_density_kg_m3 is not None:
+        atmosphere = _UniformDensity(atmosphere, _number(
+            "the air density", air_density_kg_m3, "kg/m^3", 0.0, 2.0, low_open=True))
     conditions = {
         "rail_angle_deg": rail_angle_deg, "rail_bearing_deg": rail_bearing_deg % 360.0,
         "wind_speed_m_s": wind_speed_m_s, "wind_from_deg": wind_from_deg % 360.0,
         "pad_altitude_m": atmosphere.pad_altitude_m,
         "pad_temperature_c": atmosphere.pad_temperature_k - 273.15,
         "dt_burn_s": dt_burn_s, "dt_coast_s": dt_coast_s, "dt_descent_s": dt_descent_s,
+        "air_density_kg_m3": None if air_density_kg_m3 is None else atmosphere.density_kg_m3(0.0),
     }
     sim = _Simulation(rocket, motor, atmosphere, conditions, max_time_s)
     return sim.run()
+
+
+class _UniformDensity:
+    """An atmosphere whose density is the same at every height (temperature, pressure and
+    the speed of sound are the real atmosphere's)."""
+
+    def __init__(self, atmosphere, density_kg_m3):
+        self._atmosphere = atmosphere
+        self._density = density_kg_m3
+
+    def __getattr__(self, name):
+        return getattr(self._atmosphere, name)
+
+    def density_kg_m3(self, altitude_m):
+        return self._density
+
+    def density_and_sound(self, altitude_m):
+        return self._density, self._atmosphere.speed_of_sound_m_s(altitude_m)
+
+    def __repr__(self):
+        return "%r with a uniform %.4f kg/m^3" % (self._atmosphere, self._density)
 
 
 class _Simulation:

@@ -110,6 +110,26 @@ class Rocket:
     def cd_area_m2(self):
         return self.cd * self.reference_area_m2
 
+    def replace(self, **changes):
+        """A new Rocket with some of the arguments changed, checked like any other.
+
+        A fit tries many drag coefficients on one airframe: rocket.replace(cd=0.6).
+        """
+        # the area, not the diameter: Cd * A is what the model flies, and it stays exact
+        args = dict(dry_mass_kg=self.dry_mass_kg, cd=self.cd,
+                    reference_area_m2=self.reference_area_m2,
+                    rail_length_m=self.rail_length_m, drogue_rate_m_s=self.drogue_rate_m_s,
+                    drogue_cd_area_m2=self.drogue_cd_area_m2, main_rate_m_s=self.main_rate_m_s,
+                    main_deploy_m=self.main_deploy_m, drogue_delay_s=self.drogue_delay_s,
+                    chute_inflation_s=self.chute_inflation_s, name=self.name)
+        if "diameter_m" in changes:
+            args.pop("reference_area_m2")
+        unknown = set(changes) - set(args) - {"diameter_m", "reference_area_m2"}
+        if unknown:
+            raise TypeError("Rocket has no argument %s" % ", ".join(sorted(unknown)))
+        args.update(changes)
+        return Rocket(**args)
+
     def __repr__(self):
         return "Rocket(%s, %.3f kg dry, Cd %.2f, %.1f mm)" % (
             self.name, self.dry_mass_kg, self.cd, self.diameter_m * 1000)
