@@ -24,11 +24,11 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import threading
 import time
 from collections import namedtuple
 
+from ground.atomic import write_whole
 from ground.client import CommandRefused, DeviceError
 from protocol import constants as C
 from protocol import messages as M
@@ -456,11 +456,11 @@ class PartStore:
             os.close(fd)
         doc = {"format": SIDECAR_FORMAT, "identity": self.identity.as_json(),
                "ranges": [list(r) for r in ranges]}
-        self._write_atomically(self.sidecar_path, json.dumps(doc).encode())
+        write_whole(self.sidecar_path, json.dumps(doc).encode())
 
     def finish(self, data):
         """Put the verified flight under its final name, whole or not at all."""
-        self._write_atomically(self.final_path, data)
+        write_whole(self.final_path, data)
         self.discard()
         return self.final_path
 
@@ -468,39 +468,6 @@ class PartStore:
         for path in (self.sidecar_path, self.part_path):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
-
-    def _write_atomically(self, path, data):
-        folder = os.path.dirname(path) or "."
-        os.makedirs(folder, exist_ok=True)
-        # a name of our own rather than mkstemp's, so the file gets the umask's mode (not 0600)
-        tmp = os.path.join(folder, ".%s.%d-%s.tmp" % (os.path.basename(path), os.getpid(),
-                                                      secrets.token_hex(4)))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
-        _fsync_dir(folder)
-
-
-def _fsync_dir(folder):
-    """Make a rename durable (a no-op where directories cannot be opened, as on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- over a DeviceClient -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import sqlite3
 from collections import namedtuple
 
 from ground import flightfile
+from ground.atomic import fsync_dir, write_whole
 
 ENV_VAR = "COALWOOD_LIBRARY"
 INDEX_NAME = "index.sqlite3"
@@ -163,46 +164,12 @@ def device_id_from_name(name):
     return m.group(1) if m else None
 
 
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # directories cannot be opened on Windows; its renames are durable anyway
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _hash_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(READ_BLOCK_BYTES), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _write_whole(path, data, mode):
-    """`data` at `path`, whole or not at all: a temporary file beside it, fsync, rename."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, ".%s.%d-%s.tmp" % (os.path.basename(path), os.getpid(),
-                                                  secrets.token_hex(4)))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if os.name == "nt" and os.path.exists(path):
-            os.chmod(path, 0o644)  # Windows will not rename over a read-only file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    _fsync_dir(folder)
 
 
 class Library:
@@ -369,7 +336,7 @@ class Library:
 
     def _store_blob(self, path, data):
         try:
-            _write_whole(path, data, 0o444)
+            write_whole(path, data, 0o444)
         except OSError as exc:
             raise LibraryError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
 
@@ -492,7 +459,7 @@ class Library:
         if os.path.lexists(dest) and not overwrite:
             raise LibraryError("%s exists: give another path, or --force to replace it" % dest)
         try:
-            _write_whole(os.path.abspath(dest), data, 0o666)
+            write_whole(os.path.abspath(dest), data, 0o666)
         except OSError as exc:
             raise LibraryError("cannot write %s: %s" % (dest, exc.strerror or exc)) from None
         return dest
@@ -621,7 +588,7 @@ class Library:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(new_path)
-        _fsync_dir(root)
+        fsync_dir(root)
         return cls(root), RebuildReport(moved, indexed, kept, damaged)
 
 
