@@ -11,16 +11,16 @@ values: the module is re-compiled with each operation wrapped in a check and
 driven through corner and random inputs.
 """
 
-import ast
 import pathlib
 import random
 import struct
+
+from small_ints import SMALL_INT, Tracker, checked_module
 
 from firmware import bmp388
 from firmware.bmp388 import Calibration, _mul_shr, pressure_q8, t_q16, temperature_centi_c
 
 SOURCE = pathlib.Path(bmp388.__file__)
-SMALL_INT = 1 << 30
 CALIB_FMT = "<HHbhhbbHHbbhbb"  # NVM_PAR_T1 .. NVM_PAR_P11, 21 bytes from 0x31
 
 # One real part's NVM bytes and a reading it gave (0x04..0x09), as published
@@ -165,52 +165,6 @@ def test_mul_shr_is_the_exact_floor():
 # --- no intermediate reaches 2**30 ------------------------------------------------------------
 
 
-class _Checked(ast.NodeTransformer):
-    """Wraps every arithmetic result in _chk(...)."""
-
-    def _wrap(self, node):
-        self.generic_visit(node)
-        return ast.copy_location(
-            ast.Call(func=ast.Name(id="_chk", ctx=ast.Load()), args=[node], keywords=[]), node
-        )
-
-    visit_BinOp = _wrap
-    visit_UnaryOp = _wrap
-
-    def visit_AugAssign(self, node):
-        self.generic_visit(node)
-        target = ast.Name(id=node.target.id, ctx=ast.Load())
-        value = ast.BinOp(left=target, op=node.op, right=node.value)
-        return ast.copy_location(
-            ast.Assign(
-                targets=[ast.Name(id=node.target.id, ctx=ast.Store())], value=self._wrap(value)
-            ),
-            node,
-        )
-
-
-class _Tracker:
-    def __init__(self):
-        self.count = 0
-        self.largest = 0
-
-    def __call__(self, value):
-        assert not isinstance(value, float), "a float on the sample path: %r" % value
-        if isinstance(value, int):
-            assert -SMALL_INT < value < SMALL_INT, "intermediate %d is not a small int" % value
-            self.count += 1
-            self.largest = max(self.largest, abs(value))
-        return value
-
-
-def _checked_module(tracker):
-    tree = _Checked().visit(ast.parse(SOURCE.read_text(), str(SOURCE)))
-    ast.fix_missing_locations(tree)
-    namespace = {"_chk": tracker, "__name__": "bmp388_checked"}
-    exec(compile(tree, str(SOURCE), "exec"), namespace)
-    return namespace
-
-
 class _OneSensor:
     """Just enough of an I2C bus to run the checked driver end to end."""
 
@@ -238,8 +192,8 @@ def _extreme_calibrations(rng):
 
 
 def test_no_intermediate_reaches_2_to_the_30():
-    tracker = _Tracker()
-    checked = _checked_module(tracker)
+    tracker = Tracker()
+    checked = checked_module(SOURCE, tracker, "bmp388_checked")
     rng = random.Random(30)
     corners = (0, 1, (1 << 23) - 1, 1 << 23, (1 << 24) - 1)
     sets = [PART_CALIB, *_extreme_calibrations(rng)]

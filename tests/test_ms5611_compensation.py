@@ -17,10 +17,11 @@ the module is re-compiled with each operation wrapped in a check and driven
 through corner and random inputs, end to end through the driver too.
 """
 
-import ast
 import pathlib
 import random
 import sys
+
+from small_ints import SMALL_INT, Tracker, checked_module
 
 from firmware import ms5611
 from firmware.ms5611 import Calibration, Terms, crc4, pressure_pa, temperature_terms
@@ -29,7 +30,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent / "micropython"))
 import fake_machine
 
 SOURCE = pathlib.Path(ms5611.__file__)
-SMALL_INT = 1 << 30
 INT64 = (-(1 << 63), (1 << 63) - 1)
 INT32 = (-(1 << 31), (1 << 31) - 1)
 
@@ -236,47 +236,6 @@ def test_crc4_is_an520s():
 # --- no intermediate reaches 2**30 ------------------------------------------------------------
 
 
-class _Checked(ast.NodeTransformer):
-    """Wraps every arithmetic result in _chk(...)."""
-
-    def _wrap(self, node):
-        self.generic_visit(node)
-        return ast.copy_location(
-            ast.Call(func=ast.Name(id="_chk", ctx=ast.Load()), args=[node], keywords=[]), node
-        )
-
-    visit_BinOp = _wrap
-    visit_UnaryOp = _wrap
-
-    def visit_AugAssign(self, node):
-        self.generic_visit(node)
-        load = ast.parse(ast.unparse(node.target), mode="eval").body
-        value = ast.BinOp(left=load, op=node.op, right=node.value)
-        return ast.copy_location(ast.Assign(targets=[node.target], value=self._wrap(value)), node)
-
-
-class _Tracker:
-    def __init__(self):
-        self.count = 0
-        self.largest = 0
-
-    def __call__(self, value):
-        assert not isinstance(value, float), "a float on the sample path: %r" % value
-        if isinstance(value, int):
-            assert -SMALL_INT < value < SMALL_INT, "intermediate %d is not a small int" % value
-            self.count += 1
-            self.largest = max(self.largest, abs(value))
-        return value
-
-
-def _checked_module(tracker):
-    tree = _Checked().visit(ast.parse(SOURCE.read_text(), str(SOURCE)))
-    ast.fix_missing_locations(tree)
-    namespace = {"_chk": tracker, "__name__": "ms5611_checked"}
-    exec(compile(tree, str(SOURCE), "exec"), namespace)
-    return namespace
-
-
 def _extreme_coefficients(rng):
     """C1..C6 no good part has: type corners and random values."""
     sets = [(1,) * 6, (0xFFFE,) * 6, (1, 0xFFFE) * 3, (0xFFFE, 1) * 3]
@@ -287,8 +246,8 @@ def _extreme_coefficients(rng):
 
 
 def test_no_intermediate_reaches_2_to_the_30():
-    tracker = _Tracker()
-    checked = _checked_module(tracker)
+    tracker = Tracker()
+    checked = checked_module(SOURCE, tracker, "ms5611_checked")
     rng = random.Random(30)
     corners = (0, 1, 0xFFF, 0x1000, (1 << 23) - 1, 1 << 23, (1 << 24) - 1)
     samples = 0
