@@ -8,4 +8,5 @@ must read are raised as `ground.cli_common.CliError` (one line, an exit code).
 COMMAND_MODULES = (
     "ground.commands.library",
     "ground.commands.predict",
+    "ground.commands.analyze",
 )
