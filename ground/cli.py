@@ -452,16 +452,68 @@ def _download_one(downloader, info, say, keep=None):
     return EXIT_OK, doc
 
 
+def _png_for(args, flight_number):
+    """--png's file for one flight: as given, or with the flight's number in it for --all."""
+    if not args.all:
+        return args.png
+    stem, ext = os.path.splitext(args.png)
+    return "%s-flight-%04d%s" % (stem, flight_number, ext or ".png")
+
+
+def _beside_prediction(args, spec, doc, say):
+    """The downloaded flight analysed, the rocket file's prediction set beside it, and the
+    picture drawn; trouble reading or drawing it is a warning, as the download itself stands."""
+    from ground.commands.analyze import predicted_vs_measured, write_overlay
+    from ground.flight import FlightFormatError, analyze, load
+    from ground.flight.plot import PlotError
+
+    number = doc["flight"]
+    try:
+        analysis = analyze(load(doc["path"]))
+    except (FlightFormatError, OSError) as exc:
+        print("warning: flight %d cannot be analysed: %s" % (number, exc), file=sys.stderr)
+        return
+    prediction = None
+    if spec is not None:
+        try:
+            prediction = predicted_vs_measured(analysis, spec)
+        except CliError as exc:
+            print("warning: flight %d: %s" % (number, exc), file=sys.stderr)
+        else:
+            doc["predicted"] = prediction.to_dict()
+            for line in prediction.lines():
+                say(line)
+    if args.png:
+        png = _png_for(args, number)
+        try:
+            write_overlay(analysis, prediction, png, *args.png_size)
+        except (PlotError, OSError) as exc:
+            print("warning: flight %d: cannot draw %s: %s" % (
+                number, png, getattr(exc, "strerror", None) or exc), file=sys.stderr)
+        else:
+            doc["png"] = png
+            say("drawn into %s" % png)
+
+
 def cmd_download(args):
     from ground.commands.library import DownloadKeeper
     from ground.download import Downloader
 
     keeper = None
     out_dir = args.output
+    spec = None
+    if args.rocket:
+        from ground.commands.analyze import load_rocket_file
+
+        spec = load_rocket_file(args.rocket)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise CliError("-o %s: %s" % (out_dir, exc.strerror or exc)) from None
+    if args.png:
+        folder = os.path.dirname(os.path.abspath(args.png))
+        if not os.path.isdir(folder):
+            raise CliError("--png %s: no folder %s to write it in" % (args.png, folder))
     client = _open_client(args)
     try:
         infos = client.flight_list()
@@ -487,6 +539,8 @@ def cmd_download(args):
         for info in chosen:
             code, doc = _download_one(downloader, info, say,
                                       keeper.keep if keeper is not None else None)
+            if (spec is not None or args.png) and code == EXIT_OK:
+                _beside_prediction(args, spec, doc, say)
             results.append(doc)
             worst = max(worst, code)
         if args.json:
@@ -498,6 +552,12 @@ def cmd_download(args):
         if keeper is not None:
             keeper.close()
         client.close()
+
+
+def _png_size_arg(text):
+    from ground.commands.analyze import parse_png_size
+
+    return parse_png_size(text)
 
 
 def _add_port_args(p):
@@ -584,6 +644,9 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="one JSON object for scripts, at the end (errors and warnings still go to stderr)")
     p.add_argument("--library", metavar="DIR", help="the flight library each download is added to (default: $COALWOOD_LIBRARY, else coalwood's user data folder)")
     p.add_argument("--no-library", action="store_true", help="do not add the downloads to the flight library")
+    p.add_argument("--rocket", metavar="FILE.json", help="a rocket file (coalwood predict --save-rocket): each flight's apogee, time to apogee and max speed are set beside the model's prediction for it")
+    p.add_argument("--png", metavar="OUT.png", help="plot each flight into a PNG, the prediction drawn over it with --rocket (with --all: OUT-flight-NNNN.png for each)")
+    p.add_argument("--png-size", metavar="WxH", default="1200x900", type=_png_size_arg, help="the PNG's size in pixels (default 1200x900)")
     p.set_defaults(func=cmd_download)
 
     p = sub.add_parser(

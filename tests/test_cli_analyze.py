@@ -1,5 +1,6 @@
 """`coalwood analyze`: the report for people, one JSON object for scripts, CSV and PNG
-outputs, one-line errors with exit status 3, and no Qt unless a picture is asked for."""
+outputs, one-line errors with exit status 3, and no Qt unless a picture is asked for; with
+--rocket, the model's prediction beside a flight the simulated board logged."""
 
 import json
 import os
@@ -8,6 +9,7 @@ import sys
 
 import pytest
 from flightlogs import FLIGHTS
+from flown import fly as _fly
 
 from ground.cli import main
 
@@ -111,3 +113,77 @@ def test_help_lists_the_command(capsys):
         main(["analyze", "--help"])
     out = capsys.readouterr().out
     assert "--json" in out and "--csv" in out and "--png" in out
+
+
+# --- the prediction beside the flight ----------------------------------------------------------
+# the simulated board's H128W rocket (ground/trajectory/examples.py), as a rocket file
+H128W_ROCKET = {"version": 1, "name": "54 mm single-deploy rocket", "motor": "H128W",
+                "mass_g": 900, "diameter_mm": 54, "cd": 0.6, "main_ms": 6, "rail_m": 1.8}
+
+
+@pytest.fixture(scope="module")
+def flown(tmp_path_factory):
+    """A .cwf the real firmware logged on the simulated board flying the H128W rocket, and a
+    rocket file describing that rocket."""
+    folder = tmp_path_factory.mktemp("flown")
+    path, _truth = _fly(folder, "H128W")
+    rocket = folder / "h128w.json"
+    rocket.write_text(json.dumps(H128W_ROCKET))
+    return str(path), str(rocket)
+
+
+def test_the_prediction_of_the_flown_rocket_matches_the_flight(flown, capsys):
+    path, rocket = flown
+    assert main(["analyze", path, "--rocket", rocket, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    predicted = doc["predicted"]
+    assert set(predicted) >= {"apogee_m", "time_to_apogee_s", "max_speed_ms", "apogee_diff_m",
+                              "apogee_diff_pct"}
+    assert predicted["apogee_m"] == pytest.approx(doc["apogee_agl_m"], rel=0.02)
+    assert abs(predicted["apogee_diff_pct"]) < 2.0
+    assert predicted["apogee_diff_m"] == pytest.approx(
+        predicted["apogee_m"] - doc["apogee_agl_m"], abs=0.01)
+    # matched at the log's liftoff event (20 m up), times to apogee agree too
+    assert predicted["time_to_apogee_s"] == pytest.approx(doc["time_to_apogee_s"], abs=0.3)
+    assert predicted["max_speed_ms"] == pytest.approx(doc["max_speed_ms"], rel=0.03)
+    assert predicted["pad_altitude_m"] == pytest.approx(0.0, abs=1.0)  # a 101325 Pa pad
+
+    assert main(["analyze", path, "--rocket", rocket]) == 0
+    out = capsys.readouterr().out
+    assert "predicted by h128w.json: AeroTech H128W in a 54 mm single-deploy rocket" in out
+    rows = [line.split() for line in out.splitlines() if line.endswith("%)")]
+    assert [row[:2] for row in rows] == [["apogee", "%.1f" % predicted["apogee_m"]],
+                                         ["time", "to"], ["max", "speed"]]
+    assert rows[0][3:5] == ["%.1f" % doc["apogee_agl_m"], "m"]
+
+
+def test_the_overlay_is_a_png_of_the_size_asked_with_both_curves(flown, tmp_path, capsys):
+    path, rocket = flown
+    png = tmp_path / "overlay.png"
+    assert main(["analyze", path, "--rocket", rocket, "--png", str(png), "--png-size",
+                 "900x600", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["png"] == str(png)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(data[16:20], "big") == 900 and int.from_bytes(data[20:24], "big") == 600
+    from pyqtgraph.Qt import QtGui
+
+    image = QtGui.QImage(str(png))
+    colours = {image.pixel(x, y) for x in range(0, 900, 3) for y in range(0, 600, 3)}
+    assert len(colours) > 20  # drawn on, not a flat background
+
+
+@pytest.mark.parametrize(("rocket", "words"), [
+    ({**H128W_ROCKET, "cd": -1}, "cd must be"),
+    ({**H128W_ROCKET, "mass_g": 100000}, "never leaves the pad"),
+    (None, "no such rocket file"),
+])
+def test_a_bad_rocket_file_is_one_line(flown, tmp_path, capsys, rocket, words):
+    path, _rocket = flown
+    file = tmp_path / "r.json"
+    if rocket is not None:
+        file.write_text(json.dumps(rocket))
+    assert main(["analyze", path, "--rocket", str(file)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("coalwood: error: --rocket ") and words in err, err
+    assert len(err.splitlines()) == 1

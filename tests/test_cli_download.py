@@ -12,6 +12,7 @@ import time
 import tty
 
 import pytest
+from flown import fly as _fly
 from synthetic_flight import damage_record, write_flight
 
 from ground.cli import main
@@ -94,6 +95,45 @@ def test_download_saves_the_newest_and_prints_its_summary(board, tmp_path, capsy
     assert main(["download", "--port", _url(root), "--all", "-o", str(out_dir)]) == 0
     assert capsys.readouterr().out.count("is already downloaded") == 2
     assert sorted(os.listdir(out_dir)) == sorted([name, flight_file_name(DEVICE_ID_SEED_1, 1)])
+
+
+def test_download_with_a_rocket_file_sets_the_prediction_beside_the_flight(tmp_path, capsys):
+    board = tmp_path / "board"
+    _fly(board, "H128W")  # the simulated board (seed 1) flies its H128W rocket and logs it
+    rocket = tmp_path / "h128w.json"
+    rocket.write_text(json.dumps({"version": 1, "motor": "H128W", "mass_g": 900,
+                                  "diameter_mm": 54, "cd": 0.6, "main_ms": 6, "rail_m": 1.8}))
+    out_dir = tmp_path / "flights"
+    png = tmp_path / "overlay.png"
+    assert main(["download", "--port", _url(str(board)), "--all", "-o", str(out_dir),
+                 "--rocket", str(rocket), "--png", str(png), "--png-size", "600x400"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("flight 0;"))
+    assert "CRC-32 and SHA-256 verified" in out and "apogee" in lines[summary]
+    assert lines[summary + 1].startswith("predicted by h128w.json: AeroTech H128W")
+    rows = [line.split() for line in lines[summary + 2:] if line.endswith("%)")]
+    assert [row[0] for row in rows] == ["apogee", "time", "max"]
+    per_flight = tmp_path / "overlay-flight-0000.png"  # --all: one picture per flight
+    assert lines[-1] == "drawn into %s" % per_flight
+    assert per_flight.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # already downloaded, the comparison still comes, and in --json with the figures
+    assert main(["download", "--port", _url(str(board)), "-o", str(out_dir),
+                 "--rocket", str(rocket), "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["flights"]
+    assert entry["already"] is True
+    assert abs(entry["predicted"]["apogee_diff_pct"]) < 2.0
+
+
+def test_a_bad_rocket_file_stops_the_download_before_it_starts(board, tmp_path, capsys):
+    root, _first, _second = board
+    rocket = tmp_path / "r.json"
+    rocket.write_text('{"version": 1, "motor": "H128W"}')
+    assert main(["download", "--port", _url(root), "-o", str(tmp_path / "out"),
+                 "--rocket", str(rocket)]) == 3
+    assert "--rocket %s: no 'mass_g'" % rocket in _one_line_error(capsys)
+    assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
 
 
 def test_another_flight_under_the_same_name_is_never_overwritten(board, tmp_path, capsys):

@@ -242,3 +242,67 @@ def test_the_command_is_listed_in_coalwood_help():
     from ground.cli import build_parser
 
     assert "predict" in build_parser().format_help()
+
+
+# --- rocket files ----------------------------------------------------------------------------------
+def test_a_rocket_file_gives_the_values_and_options_override_them(tmp_path, capsys):
+    path = tmp_path / "c6.json"
+    path.write_text(json.dumps({"version": 1, "motor": "C6", "mass_g": 100,
+                                "diameter_mm": 24.8, "cd": 0.75, "main_ms": 4.5,
+                                "wind_ms": 4, "wind_dir": 270, "name": "Sport"}))
+    from_file = run_json(capsys, "predict", "--rocket", str(path), "--json")
+    by_hand = run_json(capsys, *C6, "--cd", "0.75", "--main-ms", "4.5", "--wind-ms", "4",
+                       "--wind-dir", "270", "--json")
+    for key in FIGURES:
+        assert from_file[key] == by_hand[key], key
+    assert from_file["rocket"] == "Sport"
+    heavier = run_json(capsys, "predict", "--rocket", str(path), "--mass-g", "150",
+                       "--wind-ms", "0", "--json")
+    assert heavier["inputs"]["mass_g"] == 150 and heavier["inputs"]["wind_ms"] == 0
+    assert heavier["inputs"]["wind_dir_deg"] == 270 and heavier["apogee_m"] < from_file["apogee_m"]
+
+
+def test_save_rocket_writes_what_was_used_and_flies_the_same(tmp_path, capsys):
+    saved = tmp_path / "fitted.json"
+    fit = run_json(capsys, *C6, "--main-ms", "4.5", "--rail-m", "1.5", "--reverse",
+                   "--apogee-m", "150", "--save-rocket", str(saved), "--json")
+    assert fit["saved_rocket"] == str(saved)
+    doc = json.loads(saved.read_text())
+    assert doc["motor"] == "C6" and doc["rail_m"] == 1.5 and "pad_alt_m" not in doc
+    assert doc["cd"] == pytest.approx(fit["cd"])  # the fitted Cd, not the search's start
+    again = run_json(capsys, "predict", "--rocket", str(saved), "--json")
+    assert again["apogee_m"] == pytest.approx(150.0, rel=1e-3)
+    assert main(["predict", "--rocket", str(saved), "--reverse", "--apogee-m", "140"]) == 0
+    assert "of %s is not used: the fit replaces it" % saved in capsys.readouterr().out
+
+
+def test_save_rocket_with_a_motor_file_finds_it_again(tmp_path, capsys, monkeypatch):
+    (tmp_path / "F20.eng").write_text(
+        "; a test motor\nF20 29 100 4 0.03 0.08 Test\n0.0 20\n2.0 20\n2.1 0\n")
+    (tmp_path / "rockets").mkdir()
+    monkeypatch.chdir(tmp_path)
+    first = run_json(capsys, "predict", "--motor", "F20.eng", "--mass-g", "150",
+                     "--diameter-mm", "29", "--cd", "0.6", "--save-rocket",
+                     "rockets/f20.json", "--json")
+    assert json.loads((tmp_path / "rockets" / "f20.json").read_text())["motor"] == "../F20.eng"
+    monkeypatch.chdir(tmp_path / "rockets")
+    again = run_json(capsys, "predict", "--rocket", "f20.json", "--json")
+    assert again["apogee_m"] == first["apogee_m"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["predict", "--mass-g", "100", "--diameter-mm", "24.8", "--cd", "0.7"], "give --motor"),
+    (["predict", "--motor", "C6", "--diameter-mm", "24.8", "--cd", "0.7"], "give --mass-g"),
+    (["predict", "--rocket", "ROCKET", "--mass-g", "-1"], "--mass-g must be a positive"),
+    (["predict", "--rocket", "MISSING"], "--rocket MISSING: no such rocket file"),
+    (["predict", "--rocket", "ROCKET", "--save-rocket", "NOWHERE"], "no folder"),
+])
+def test_rocket_file_mistakes_are_one_line(tmp_path, capsys, argv, message):
+    rocket = tmp_path / "r.json"
+    rocket.write_text(json.dumps({"version": 1, "motor": "C6", "diameter_mm": 24.8, "cd": 0.7,
+                                  "mass_g": 100}))
+    names = {"ROCKET": str(rocket), "MISSING": str(tmp_path / "gone.json"),
+             "NOWHERE": str(tmp_path / "no" / "r.json")}
+    argv = [names.get(a, a) for a in argv]
+    message = message.replace("MISSING", names["MISSING"])
+    assert message in one_line_error(capsys, argv)

@@ -3,6 +3,10 @@
 Reads any format ground/flight/formats knows (the device's own .cwf, AltosUI, RRC3, CATS,
 PerfectFlite, Eggtimer, Blue Raven, or a CSV written by this command) and analyses it
 with ground/flight/analysis.py. Qt is loaded only for --png.
+
+With --rocket FILE.json (ground/trajectory/spec.py) the rocket is flown by the trajectory
+model too, and the prediction is set beside the measurements and drawn over them;
+`coalwood download --rocket` does the same with predicted_vs_measured() and write_overlay().
 """
 
 import argparse
@@ -29,13 +33,16 @@ def add_parser(subparsers):
     p.add_argument("--json", action="store_true", help="one JSON object for scripts")
     p.add_argument("--csv", metavar="OUT", help="write the samples, smoothed, as CSV (SI units)")
     p.add_argument("--png", metavar="OUT", help="plot altitude, speed and acceleration into a PNG")
-    p.add_argument("--png-size", metavar="WxH", default="1200x900", type=_size,
+    p.add_argument("--png-size", metavar="WxH", default="1200x900", type=parse_png_size,
                    help="the PNG's size in pixels (default 1200x900)")
+    p.add_argument("--rocket", metavar="FILE.json",
+                   help="a rocket file (coalwood predict --save-rocket): fly it with the model "
+                   "and compare the prediction with the flight (and draw it over it with --png)")
     p.set_defaults(func=cmd_analyze)
     return p
 
 
-def _size(text):
+def parse_png_size(text):
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -46,6 +53,7 @@ def _size(text):
 def cmd_analyze(args):
     from ground.flight import FlightFormatError, analyze, load
 
+    spec = load_rocket_file(args.rocket) if args.rocket else None
     try:
         flight = load(args.file)
     except FlightFormatError as exc:
@@ -56,6 +64,10 @@ def cmd_analyze(args):
     result = analyze(flight)
     doc = result.to_dict()
     doc["csv"] = doc["png"] = None
+    prediction = None
+    if spec is not None:
+        prediction = predicted_vs_measured(result, spec)
+        doc["predicted"] = prediction.to_dict()
     if args.csv:
         from ground.flight.export import write_csv
 
@@ -66,11 +78,10 @@ def cmd_analyze(args):
                            EXIT_BAD_INPUT) from None
         doc["csv"] = args.csv
     if args.png:
-        from ground.flight.export import write_png
         from ground.flight.plot import PlotError
 
         try:
-            write_png(result, args.png, *args.png_size)
+            write_overlay(result, prediction, args.png, *args.png_size)
         except PlotError as exc:
             raise CliError("--png: %s" % exc, EXIT_BAD_INPUT) from None
         except OSError as exc:
@@ -80,8 +91,161 @@ def cmd_analyze(args):
     if args.json:
         print(json.dumps(doc))
     else:
-        _print_report(doc, sys.stdout)
+        _print_report(doc, sys.stdout, prediction)
     return EXIT_OK
+
+
+# --- the prediction beside the measurements ------------------------------------------------------
+def load_rocket_file(path):
+    """The RocketSpec in `path`; CliError (one line) if it is not a whole, flyable rocket."""
+    from ground.trajectory import spec
+
+    try:
+        return spec.load(path)
+    except spec.SpecError as exc:
+        raise CliError("--rocket %s" % exc, EXIT_BAD_INPUT) from None
+
+
+class Prediction:
+    """The model's flight of a rocket file set on a measured flight's clock.
+
+    flight: the FlightResult; offset_s: add it to the model's times (from ignition) for the
+    log's; apogee_m, time_to_apogee_s, max_speed_ms: the model's figures measured the way
+    the analysis measures the log's; measured: the log's own (analysis stats)."""
+
+    def __init__(self, spec, flight, offset_s, origin_s, measured, pad_alt_m):
+        self.spec = spec
+        self.flight = flight
+        self.offset_s = offset_s
+        self.pad_alt_m = pad_alt_m
+        self.apogee_m = flight.apogee_m
+        # the analysis counts time to apogee from the flight's first motion (origin_s)
+        self.time_to_apogee_s = flight.time_to_apogee_s + offset_s - origin_s
+        # a barometer sees only vertical speed: the model's is compared, not its airspeed
+        self.max_speed_ms = float(abs(flight.vz_m_s).max())
+        self.measured = measured
+
+    def _diff(self, key):
+        measured = self.measured.get(key)
+        if measured is None:
+            return None, None
+        diff = getattr(self, key) - measured
+        return diff, (100.0 * diff / measured if measured else None)
+
+    def to_dict(self):
+        apogee_diff_m, apogee_diff_pct = self._diff("apogee_m")
+        return {"apogee_m": _round(self.apogee_m), "time_to_apogee_s": _round(self.time_to_apogee_s),
+                "max_speed_ms": _round(self.max_speed_ms),
+                "apogee_diff_m": _round(apogee_diff_m), "apogee_diff_pct": _round(apogee_diff_pct),
+                "rocket_file": self.spec.source, "motor": self.flight.motor.name,
+                "cd": self.flight.rocket.cd, "pad_altitude_m": _round(self.pad_alt_m),
+                "time_offset_s": _round(self.offset_s)}
+
+    def lines(self):
+        """The comparison for people, one row per figure."""
+        f = self.flight
+        out = ["predicted by %s: %s %s in a %s, Cd %.3g" % (
+            os.path.basename(self.spec.source or "the rocket file"), f.motor.manufacturer,
+            f.motor.name, f.rocket.name, f.rocket.cd),
+            "  %-17s %12s %12s  %s" % ("", "predicted", "measured", "predicted - measured")]
+        for label, key, pattern, unit in (("apogee", "apogee_m", "%.1f", "m"),
+                                          ("time to apogee", "time_to_apogee_s", "%.2f", "s"),
+                                          ("max speed", "max_speed_ms", "%.1f", "m/s")):
+            diff, pct = self._diff(key)
+            measured = self.measured.get(key)
+            out.append("  %-17s %12s %12s  %s" % (
+                label, (pattern % getattr(self, key)) + " " + unit,
+                "-" if measured is None else (pattern % measured) + " " + unit,
+                "-" if diff is None else "%s %s%s" % (
+                    ("%+" + pattern[1:]) % diff, unit,
+                    "" if pct is None else " (%+.1f %%)" % pct)))
+        out += ["  warning: %s" % w for w in f.warnings]
+        return out
+
+
+def _round(value, digits=3):
+    return None if value is None else round(float(value), digits)
+
+
+def _pad_alt_m(flight):
+    """The pad's height above sea level the log gives or implies, or None."""
+    from ground.flight.analysis import pad_msl_m
+
+    if flight.pad_altitude_msl_m is None and flight.pad_pressure_pa is None:
+        return None
+    height_m = pad_msl_m(flight)
+    # a pad pressure far from any air a rocket flies in is a bad reading, not a mountain
+    return height_m if -500.0 <= height_m <= 6000.0 else None
+
+
+def _model_time_at_height_s(flight, height_m):
+    """When the model's rocket first climbs through `height_m` (its liftoff for none)."""
+    import numpy as np
+
+    t, z = flight.t_s, flight.z_m
+    climb = t <= flight.time_to_apogee_s
+    t, z = t[climb], z[climb]
+    if height_m <= 0.0 or len(z) < 2 or height_m >= z[-1]:
+        return flight.liftoff_time_s
+    i = int(np.argmax(z >= height_m))
+    if i == 0:
+        return float(t[0])
+    return float(t[i - 1] + (height_m - z[i - 1]) / (z[i] - z[i - 1]) * (t[i] - t[i - 1]))
+
+
+def predicted_vs_measured(analysis, spec):
+    """Fly `spec` (a RocketSpec) for the flight `analysis` describes; a Prediction.
+    The pad is the flight's when it knows it, unless the rocket file gives one."""
+    from ground.trajectory import TrajectoryError
+
+    pad_alt_m = _pad_alt_m(analysis.flight)
+    try:
+        flight = spec.simulate(pad_alt_m)
+    except TrajectoryError as exc:
+        raise CliError("--rocket %s: %s" % (spec.source, exc), EXIT_BAD_INPUT) from None
+    # The clocks are matched at liftoff: the log's liftoff event (its own, or the one the
+    # analysis detected) against the moment the model's rocket is as high as the log says it
+    # was then. A detected liftoff is at the pad, where that is the model's liftoff time; the
+    # Coalwood firmware marks liftoff 20 m up, which the model reaches most of a second after
+    # its liftoff, so matching the model's liftoff to that event would shift the curve.
+    liftoff = analysis.event("liftoff")
+    if liftoff is None:
+        offset_s, origin_s = -flight.liftoff_time_s, 0.0
+    else:
+        height_m = liftoff.altitude_m if liftoff.altitude_m is not None else 0.0
+        offset_s = liftoff.t_s - _model_time_at_height_s(flight, max(height_m, 0.0))
+        origin_s = (getattr(analysis, "phases", None) or {}).get("first_motion", liftoff.t_s)
+    stats = analysis.stats
+    measured = {"apogee_m": stats.get("apogee_agl_m"),
+                "time_to_apogee_s": stats.get("time_to_apogee_s"),
+                "max_speed_ms": stats.get("max_speed_ms")}
+    return Prediction(spec, flight, offset_s, origin_s, measured,
+                      spec.conditions(pad_alt_m)["pad_altitude_m"])
+
+
+def write_overlay(analysis, prediction, path, width_px=1200, height_px=900):
+    """The flight's standard plots into the PNG `path`, with the predicted altitude drawn
+    over the measured one when `prediction` is not None. PlotError or OSError."""
+    from ground.flight.export import plot_series
+    from ground.flight.plot import render_png
+
+    f = analysis.flight
+    name = os.path.basename(f.source) if f.source else f.format
+    title = "%s: apogee %.1f m" % (name, analysis.stats.get("apogee_agl_m") or 0.0)
+    series = plot_series(analysis)
+    if prediction is not None:
+        model = prediction.flight
+        t_s = model.t_s + prediction.offset_s
+        # only over the log's span: a model flown to landing would stretch a log cut short
+        inside = (t_s >= analysis.grid_t_s[0]) & (t_s <= analysis.grid_t_s[-1])
+        at = max(i for i, item in enumerate(series) if item[3] == "altitude (m)") + 1
+        series.insert(at, ("predicted (%s, Cd %.3g)" % (model.motor.name, model.rocket.cd),
+                           t_s[inside], model.z_m[inside], "altitude (m)"))
+        title += ", predicted %.1f m" % prediction.apogee_m
+    markers = [(e.name, e.t_s) for e in analysis.events]
+    spans = [("bridged", a, b) for a, b, _why in analysis.bridges]
+    return render_png(path, series, width_px=width_px, height_px=height_px, title=title,
+                      markers=markers, spans=spans)
 
 
 def _fmt(value, pattern, unit=""):
@@ -90,7 +254,7 @@ def _fmt(value, pattern, unit=""):
     return (pattern % value) + unit
 
 
-def _print_report(d, out):
+def _print_report(d, out, prediction=None):
     name = os.path.basename(d["source"]) if d["source"] else "flight"
     print("%s: %s, %d samples over %.1f s" % (name, d["format_title"], d["samples"],
                                             d["duration_s"] or 0.0), file=out)
@@ -128,6 +292,10 @@ def _print_report(d, out):
             print("  %-11s %-8s %10s  (%s)" % ("T%+.2f s" % e["t_s"], e["name"],
                                                 _fmt(e["altitude_m"], "%.1f", " m"),
                                                 e["source"]), file=out)
+    if prediction is not None:
+        print(file=out)
+        for line in prediction.lines():
+            print(line, file=out)
     if d["notes"]:
         print("\nnotes", file=out)
         for note in d["notes"]:

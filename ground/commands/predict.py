@@ -21,6 +21,10 @@ examples:
   the drag coefficient from a measured apogee (or from a downloaded flight's):
   coalwood predict --motor C6 --mass-g 100 --diameter-mm 24.8 --reverse --apogee-m 180
   coalwood predict --motor H128W --mass-g 900 --diameter-mm 54 --reverse --flight flight-0003-f0ca8cc2b65089dd.cwf
+  a rocket kept in a file, and flown from it again with one value changed:
+  coalwood predict --motor H128W --mass-g 900 --diameter-mm 54 --cd 0.6 --main-ms 6 \
+      --save-rocket juno.json
+  coalwood predict --rocket juno.json --wind-ms 6
   could it have come down there? October Sky's question: could Homer's rocket have
   started the forest fire three miles (4828 m) away? Every rail within 30 degrees of
   vertical, at any bearing, is flown under the wind for the farthest landing:
@@ -46,12 +50,18 @@ def add_parser(subparsers):
         "could land at a given point (--landed-m, --landed-bearing-deg).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     rocket = p.add_argument_group("the rocket and its motor")
-    rocket.add_argument("--motor", required=True, metavar="FILE.eng|NAME",
-                        help="a RASP .eng file, or a bundled motor: C6, H128W, J350W")
-    rocket.add_argument("--mass-g", type=float, required=True, metavar="G",
-                        help="the rocket without its motor, in grams")
-    rocket.add_argument("--diameter-mm", type=float, required=True, metavar="MM",
-                        help="body diameter (the reference area for Cd), in mm")
+    rocket.add_argument("--rocket", metavar="FILE.json",
+                        help="a rocket file (see --save-rocket): the rocket, its motor and the "
+                        "day; options given here override its values")
+    rocket.add_argument("--motor", metavar="FILE.eng|NAME",
+                        help="a RASP .eng file, or a bundled motor: C6, H128W, J350W "
+                        "(required, here or in --rocket)")
+    rocket.add_argument("--mass-g", type=float, metavar="G",
+                        help="the rocket without its motor, in grams (required, here or in "
+                        "--rocket)")
+    rocket.add_argument("--diameter-mm", type=float, metavar="MM",
+                        help="body diameter (the reference area for Cd), in mm (required, "
+                        "here or in --rocket)")
     rocket.add_argument("--cd", type=float, metavar="C",
                         help="drag coefficient (not needed with --apogee-m or --flight: it is "
                         "what they fit)")
@@ -63,15 +73,15 @@ def add_parser(subparsers):
     rocket.add_argument("--main-deploy-m", type=float, metavar="H",
                         help="height above the pad at which the main opens (with a drogue)")
     launch = p.add_argument_group("the launch")
-    launch.add_argument("--rail-m", type=float, default=1.0, metavar="L",
+    launch.add_argument("--rail-m", type=float, metavar="L",
                         help="rail or rod length (default 1.0 m)")
     launch.add_argument("--rail-angle-deg", type=float, metavar="A",
                         help="rail tilt from vertical (default 0)")
     launch.add_argument("--rail-bearing-deg", type=float, metavar="B",
                         help="compass bearing the rail leans toward (default 0, north)")
-    launch.add_argument("--wind-ms", type=float, default=0.0, metavar="W",
+    launch.add_argument("--wind-ms", type=float, metavar="W",
                         help="steady wind speed (default 0 m/s)")
-    launch.add_argument("--wind-dir", type=float, default=0.0, metavar="DEG",
+    launch.add_argument("--wind-dir", type=float, metavar="DEG",
                         help="compass bearing the wind blows from (default 0)")
     launch.add_argument("--pad-alt-m", type=float, metavar="M",
                         help="pad altitude above sea level (default 0; with --flight, the "
@@ -99,10 +109,70 @@ def add_parser(subparsers):
                      help="also draw altitude against time and the ground track into OUT.png")
     out.add_argument("--png-size", default="1000x450", metavar="WxH",
                      help="the picture's size in pixels (default 1000x450)")
+    out.add_argument("--save-rocket", metavar="FILE.json",
+                     help="write the rocket, motor and day used (the fitted Cd with "
+                     "--apogee-m or --flight) as a rocket file for --rocket")
     p.set_defaults(func=cmd_predict)
 
 
 # --- inputs ----------------------------------------------------------------------------------
+# rocket file keys are the options' own names; the launch options' defaults apply only after
+# the file is read, or a default would hide the file's value
+LAUNCH_DEFAULTS = {"rail_m": 1.0, "wind_ms": 0.0, "wind_dir": 0.0}
+
+
+def _merge_rocket_file(args):
+    """Fill what the command line leaves out from --rocket, then insist on a whole rocket."""
+    args.rocket_name = None
+    args.cd_source = "--cd" if args.cd is not None else None
+    if args.rocket is not None:
+        from ground.trajectory import spec
+
+        try:
+            values = spec.read(args.rocket)
+        except spec.SpecError as exc:
+            raise CliError("--rocket %s" % exc) from None
+        for key, value in values.items():
+            if key == "name":
+                args.rocket_name = value
+            elif getattr(args, key) is None:
+                setattr(args, key, value)
+                if key == "cd":
+                    args.cd_source = args.rocket
+    for flag, key in (("--motor", "motor"), ("--mass-g", "mass_g"),
+                      ("--diameter-mm", "diameter_mm")):
+        if getattr(args, key) is None:
+            raise CliError("give %s (or a --rocket file with %r)" % (flag, key))
+    for key, value in LAUNCH_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
+def _check_folder(flag, path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CliError("%s %s: no folder %s to write it in" % (flag, path, folder))
+
+
+def _save_rocket(args, cd, conditions):
+    from ground.trajectory import spec
+
+    values = {"name": args.rocket_name, "motor": args.motor, "mass_g": args.mass_g,
+              "diameter_mm": args.diameter_mm, "cd": cd, "drogue_ms": args.drogue_ms,
+              "main_ms": args.main_ms, "main_deploy_m": args.main_deploy_m,
+              "rail_m": args.rail_m, "rail_angle_deg": conditions.get("rail_angle_deg"),
+              "rail_bearing_deg": conditions.get("rail_bearing_deg"),
+              "wind_ms": args.wind_ms, "wind_dir": args.wind_dir,
+              # only a pad height and temperature someone gave: a saved default of sea level
+              # would override the pad a downloaded flight measured when the file is reused
+              "pad_alt_m": args.pad_alt_m, "temp_c": args.temp_c}
+    try:
+        spec.save(args.save_rocket, values)
+    except (OSError, spec.SpecError) as exc:
+        raise CliError("--save-rocket %s: could not write it (%s)" % (
+            args.save_rocket, getattr(exc, "strerror", None) or exc)) from None
+
+
 def _positive(value, flag, unit):
     if value is None or not math.isfinite(value) or value <= 0:
         raise CliError("%s must be a positive number of %s, not %s" % (flag, unit, value))
@@ -110,22 +180,14 @@ def _positive(value, flag, unit):
 
 
 def _load_motor(text):
-    from ground.trajectory import motors
-    from ground.trajectory.motor import EngError, load_eng
+    from ground.trajectory.motor import EngError
+    from ground.trajectory.spec import load_motor
 
-    looks_like_path = text.lower().endswith(".eng") or "/" in text or os.sep in text
     try:
-        if os.path.isfile(text):
-            return load_eng(text)
-        if looks_like_path:
-            try:
-                return motors.load(os.path.basename(text))
-            except EngError:
-                raise CliError("--motor: no motor file %s (and no bundled motor of that name; "
-                               "bundled: %s)" % (text, ", ".join(motors.available()))) from None
-        return motors.load(text)
+        return load_motor(text)
     except EngError as exc:
-        raise CliError(str(exc), EXIT_BAD_INPUT) from None
+        raise CliError("--motor: %s" % exc if str(exc).startswith("no motor file") else str(exc),
+                       EXIT_BAD_INPUT) from None
     except OSError as exc:
         raise CliError("--motor %s: cannot read it (%s)" % (text, exc.strerror or exc)) from None
 
@@ -186,7 +248,7 @@ def _rocket(args, cd):
         raise CliError("--main-deploy-m needs --main-ms: the main's descent rate")
     if args.drogue_ms is not None and args.main_ms is not None and args.main_deploy_m is None:
         raise CliError("with a drogue, the main needs the height it opens at (--main-deploy-m)")
-    name = "%g g, %g mm rocket" % (mass_g, diameter_mm)
+    name = args.rocket_name or "%g g, %g mm rocket" % (mass_g, diameter_mm)
     return Rocket(mass_g / 1000.0, cd, diameter_m=diameter_mm / 1000.0,
                   rail_length_m=args.rail_m, drogue_rate_m_s=args.drogue_ms,
                   main_rate_m_s=args.main_ms, main_deploy_m=args.main_deploy_m, name=name)
@@ -247,12 +309,13 @@ def _inputs(args, motor, cd, conditions):
 def cmd_predict(args):
     from ground.trajectory import TrajectoryError
 
+    _merge_rocket_file(args)
     mode = _mode(args)
     png_size = _png_size(args.png_size) if args.png else None
     if args.png:
-        folder = os.path.dirname(os.path.abspath(args.png))
-        if not os.path.isdir(folder):
-            raise CliError("--png %s: no folder %s to write it in" % (args.png, folder))
+        _check_folder("--png", args.png)
+    if args.save_rocket:
+        _check_folder("--save-rocket", args.save_rocket)
     motor = _load_motor(args.motor)
     try:
         if mode == "predict":
@@ -263,9 +326,15 @@ def cmd_predict(args):
             doc, flight, target_xy = _reach(args, motor)
     except TrajectoryError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from None
+    if args.save_rocket:
+        conditions = dict(flight.conditions)
+        if mode == "reach":
+            conditions["rail_angle_deg"] = conditions["rail_bearing_deg"] = None  # searched
+        _save_rocket(args, flight.rocket.cd, conditions)
     if args.png:
         _draw(args.png, png_size, flight, doc["title"], target_xy)
     doc["png"] = args.png
+    doc["saved_rocket"] = args.save_rocket
     title = doc.pop("title")
     if args.json:
         doc.pop("text")
@@ -276,14 +345,19 @@ def cmd_predict(args):
             print(line)
         if args.png:
             print("  drawn into %s" % args.png)
+        if args.save_rocket:
+            print("  rocket saved to %s" % args.save_rocket)
     return EXIT_OK
 
 
 def _draw(path, size, flight, title, target_xy):
+    from ground.flight.plot import PlotError
     from ground.trajectory.plot import write_png
 
     try:
         write_png(flight, path, *size, title=title, target_xy_m=target_xy)
+    except PlotError as exc:
+        raise CliError("--png: %s" % exc) from None
     except ImportError as exc:
         raise CliError("--png needs Qt (PySide6) and pyqtgraph: %s" % exc) from None
     except OSError:
@@ -367,7 +441,9 @@ def _fit(args, motor):
         motor.manufacturer, motor.name, rocket.name)
     text = ["  under %s%s" % (_wind_text(conditions), ", " + pad_note if pad_note else "")]
     if args.cd is not None:
-        text.append("  (the --cd %g given is not used: the fit replaces it)" % args.cd)
+        given = ("the --cd %g given" % args.cd if args.cd_source == "--cd" else
+                 "the Cd %g of %s" % (args.cd, args.cd_source))
+        text.append("  (%s is not used: the fit replaces it)" % given)
     doc["text"] = text + _flight_lines(flight)
     return doc, flight, None
 

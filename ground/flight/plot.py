@@ -13,6 +13,9 @@ written with pyqtgraph.exporters.ImageExporter.
 Qt is imported only here and only when a picture is drawn: analysing a flight or printing
 JSON never needs it. Without a display the offscreen platform is used, and the running
 QApplication is reused (Qt allows one per process).
+
+Every picture Coalwood draws goes through canvas() and export() here, including the
+predicted flight's (ground/trajectory/plot.py), so there is one Qt and exporter path.
 """
 
 import os
@@ -43,6 +46,58 @@ def application():
     if app is None:
         app = QtWidgets.QApplication([sys.argv[0] if sys.argv else "coalwood"])
     return app
+
+
+def check_size(width_px, height_px):
+    """(width_px, height_px) as ints; PlotError outside MIN_SIZE_PX..MAX_SIZE_PX."""
+    width_px, height_px = int(width_px), int(height_px)
+    if not (MIN_SIZE_PX[0] <= width_px <= MAX_SIZE_PX[0]
+            and MIN_SIZE_PX[1] <= height_px <= MAX_SIZE_PX[1]):
+        raise PlotError("a picture is %dx%d to %dx%d pixels, not %dx%d" % (
+            *MIN_SIZE_PX, *MAX_SIZE_PX, width_px, height_px))
+    return width_px, height_px
+
+
+def canvas(width_px, height_px):
+    """A white pyqtgraph GraphicsLayoutWidget of the picture's size, laid out but never on a
+    screen; returns (the pyqtgraph module, the layout). Draw into it, then export() it."""
+    application()
+    import pyqtgraph as pg
+    from pyqtgraph.Qt import QtCore
+
+    layout = pg.GraphicsLayoutWidget(show=False, size=(width_px, height_px))
+    layout.setBackground("w")
+    # laid out at its real size only once shown: shown off any screen, never on one
+    layout.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    layout.resize(width_px, height_px)
+    layout.show()
+    return pg, layout
+
+
+def export(layout, path, width_px, height_px):
+    """Write canvas()'s `layout` to the PNG file `path` at exactly width_px x height_px and
+    close it; returns `path`. OSError if the file cannot be written."""
+    from pyqtgraph import exporters
+    from pyqtgraph.Qt import QtCore
+
+    try:
+        application().processEvents()
+        exporter = exporters.ImageExporter(layout.scene())
+        params = exporter.parameters()
+        params["width"] = width_px
+        params["height"] = height_px
+        image = exporter.export(toBytes=True)
+        # the exporter rounds the height it derives from the width: scaled back to the size asked
+        if image.width() != width_px or image.height() != height_px:
+            image = image.scaled(width_px, height_px,
+                                 QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                 QtCore.Qt.TransformationMode.SmoothTransformation)
+        if not image.save(os.fspath(path), "PNG"):
+            raise OSError("cannot write the PNG file %s" % path)
+    finally:
+        layout.close()
+        layout.deleteLater()
+    return path
 
 
 def _panels(series):
@@ -79,25 +134,13 @@ def render_png(path, series, *, width_px=1200, height_px=900, title=None, marker
     """Draw `series` (see the module docstring) into the PNG file `path`; returns `path`.
     spans: (label, x0, x1) stretches shaded on every panel (labelled on the top one).
     OSError if it cannot be written; PlotError for a bad size or no Qt."""
-    width_px, height_px = int(width_px), int(height_px)
-    if not (MIN_SIZE_PX[0] <= width_px <= MAX_SIZE_PX[0]
-            and MIN_SIZE_PX[1] <= height_px <= MAX_SIZE_PX[1]):
-        raise PlotError("a picture is %dx%d to %dx%d pixels, not %dx%d" % (
-            *MIN_SIZE_PX, *MAX_SIZE_PX, width_px, height_px))
+    width_px, height_px = check_size(width_px, height_px)
     panels = _panels(series)
     if not panels:
         raise PlotError("nothing to plot")
-    app = application()
-    import pyqtgraph as pg
-    from pyqtgraph import exporters
+    pg, layout = canvas(width_px, height_px)
     from pyqtgraph.Qt import QtCore
 
-    layout = pg.GraphicsLayoutWidget(show=False, size=(width_px, height_px))
-    layout.setBackground("w")
-    # laid out at its real size only once shown: shown off any screen, never on one
-    layout.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    layout.resize(width_px, height_px)
-    layout.show()
     row = 0
     if title:
         layout.addLabel(title, row=0, col=0, color="k", size="12pt")
@@ -142,17 +185,4 @@ def render_png(path, series, *, width_px=1200, height_px=900, title=None, marker
                                    labelOpts={"position": 0.5, "color": "k",
                                               "rotateAxis": (1, 0), "anchors": [(0, 0), (0, 0)]})
             plot.addItem(line)
-    app.processEvents()
-    exporter = exporters.ImageExporter(layout.scene())
-    params = exporter.parameters()
-    params["width"] = width_px
-    params["height"] = height_px
-    image = exporter.export(toBytes=True)
-    if image.width() != width_px or image.height() != height_px:
-        image = image.scaled(width_px, height_px, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
-                             QtCore.Qt.TransformationMode.SmoothTransformation)
-    if not image.save(os.fspath(path), "PNG"):
-        raise OSError("cannot write the PNG file %s" % path)
-    layout.close()
-    layout.deleteLater()
-    return path
+    return export(layout, path, width_px, height_px)

@@ -1,27 +1,13 @@
 """A predicted flight as a PNG: altitude against time beside the ground track.
 
-pyqtgraph draws and exports it on an offscreen Qt, so it works on a machine with no
-display (a server, CI); Qt is imported only when a picture is asked for.
+pyqtgraph draws and exports it on an offscreen Qt through ground/flight/plot.py's canvas()
+and export(), the one picture path, so it works on a machine with no display (a server,
+CI); Qt is imported only when a picture is asked for.
 """
 
-import os
-import sys
+from ground.flight.plot import MAX_SIZE_PX, MIN_SIZE_PX, PlotError, canvas, check_size, export
 
-MIN_SIZE_PX = (200, 150)
-MAX_SIZE_PX = (8000, 8000)
-
-
-def _application():
-    """The running QApplication, or a new one: drawing widgets needs one, and Qt allows one."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                 or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from pyqtgraph.Qt import QtWidgets
-
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        app = QtWidgets.QApplication([sys.argv[0] if sys.argv else "coalwood"])
-    return app
+__all__ = ["MAX_SIZE_PX", "MIN_SIZE_PX", "write_png"]
 
 
 def write_png(flight, path, width_px=1000, height_px=450, *, title=None, target_xy_m=None):
@@ -30,19 +16,13 @@ def write_png(flight, path, width_px=1000, height_px=450, *, title=None, target_
     Left: height above the pad against time, apogee marked. Right: the ground track, x east
     and y north in metres at equal scale, with the pad, the landing point and (if given)
     `target_xy_m`, a point on the ground the question was about. Returns `path`; OSError if
-    the file cannot be written.
+    the file cannot be written, ValueError for a size out of range.
     """
-    width_px, height_px = int(width_px), int(height_px)
-    if not (MIN_SIZE_PX[0] <= width_px <= MAX_SIZE_PX[0]
-            and MIN_SIZE_PX[1] <= height_px <= MAX_SIZE_PX[1]):
-        raise ValueError("a picture is %dx%d to %dx%d pixels, not %dx%d" % (
-            *MIN_SIZE_PX, *MAX_SIZE_PX, width_px, height_px))
-    app = _application()
-    import pyqtgraph as pg
-    from pyqtgraph import exporters
-
-    layout = pg.GraphicsLayoutWidget(show=False, size=(width_px, height_px))
-    layout.setBackground("w")
+    try:
+        width_px, height_px = check_size(width_px, height_px)
+    except PlotError as exc:
+        raise ValueError(str(exc)) from None
+    pg, layout = canvas(width_px, height_px)
     if title:
         layout.addLabel(title, row=0, col=0, colspan=2, color="k")
     row = 1 if title else 0
@@ -78,18 +58,4 @@ def write_png(flight, path, width_px=1000, height_px=450, *, title=None, target_
         text = pg.TextItem(label, color=color, anchor=(1, 1) if x > middle_x else (0, 1))
         text.setPos(x, y)
         track.addItem(text)
-
-    # a hidden widget gets no resize event: lay the plots out at the picture's size by hand
-    area = pg.QtCore.QRectF(0, 0, width_px, height_px)
-    layout.ci.setGeometry(area)
-    layout.setSceneRect(area)
-    app.processEvents()
-    exporter = exporters.ImageExporter(layout.scene())
-    exporter.parameters()["width"] = width_px
-    exporter.parameters()["height"] = height_px
-    written = exporter.export(str(path))
-    layout.close()
-    layout.deleteLater()
-    if not written:
-        raise OSError("could not write the picture to %s" % path)
-    return path
+    return export(layout, path, width_px, height_px)
