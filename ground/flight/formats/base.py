@@ -205,6 +205,16 @@ def lines_of(text):
     return text.splitlines()
 
 
+def first_csv_header(lines, accept):
+    """(line number, lower-case names) of the first non-blank line among the first five when
+    `accept(names)` says it is this format's header; else None."""
+    for n, line in enumerate(lines[:5]):
+        if line.strip():
+            names = [f.lower() for f in split_csv(line)]
+            return (n, names) if accept(names) else None
+    return None
+
+
 def split_csv(line, sep=","):
     return [f.strip() for f in line.split(sep)]
 

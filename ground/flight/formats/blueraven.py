@@ -27,11 +27,11 @@ from ground.flight.formats.base import (
     FlightEvent,
     FlightFormatError,
     check_pad_pressure,
+    first_csv_header,
     height_above_pad_m,
     numeric_table,
     pad_value,
     skipped_note,
-    split_csv,
     text_column,
 )
 
@@ -43,14 +43,8 @@ _FLAGS = (("liftoff", "liftoff"), ("burnout_coast", "burnout"), ("apogee", "apog
 
 
 def _header(lines):
-    for n, line in enumerate(lines[:5]):
-        if line.strip():
-            names = [f.lower() for f in split_csv(line)]
-            if "flight_time_(s)" in names and ("baro_press_(atm)" in names
-                                               or "baro_altitude_agl_(feet)" in names):
-                return n, names
-            return None
-    return None
+    return first_csv_header(lines, lambda names: "flight_time_(s)" in names and (
+        "baro_press_(atm)" in names or "baro_altitude_agl_(feet)" in names))
 
 
 def sniff(_data, lines):

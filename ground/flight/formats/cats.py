@@ -18,9 +18,9 @@ from ground.flight.formats.base import (
     Flight,
     FlightFormatError,
     check_pad_pressure,
+    first_csv_header,
     height_above_pad_m,
     pad_value,
-    split_csv,
     to_float,
 )
 
@@ -29,13 +29,7 @@ TITLE = "CATS flight computer barometer CSV"
 
 
 def _header(lines):
-    for n, line in enumerate(lines[:5]):
-        if line.strip():
-            names = [f.lower() for f in split_csv(line)]
-            if names[:1] == ["ts"] and "id" in names and "p" in names:
-                return n, names
-            return None
-    return None
+    return first_csv_header(lines, lambda names: names[:1] == ["ts"] and "id" in names and "p" in names)
 
 
 def sniff(_data, lines):

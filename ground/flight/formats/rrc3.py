@@ -22,11 +22,11 @@ from ground.flight.formats.base import (
     FlightEvent,
     FlightFormatError,
     check_pad_pressure,
+    first_csv_header,
     height_above_pad_m,
     numeric_table,
     pad_value,
     skipped_note,
-    split_csv,
     to_float,
 )
 
@@ -39,13 +39,8 @@ _EVENT_WORDS = (("drogue", "drogue"), ("main", "main"), ("apogee", "apogee"),
 
 
 def _header(lines):
-    for n, line in enumerate(lines[:5]):
-        if line.strip():
-            names = [f.lower() for f in split_csv(line)]
-            if names[:4] == ["time", "altitude", "pressure", "velocity"] and "events" in names:
-                return n, names
-            return None
-    return None
+    return first_csv_header(lines, lambda names: names[:4] == ["time", "altitude", "pressure", "velocity"]
+                     and "events" in names)
 
 
 def sniff(_data, lines):
