@@ -39,8 +39,9 @@ _EVENT_WORDS = (("drogue", "drogue"), ("main", "main"), ("apogee", "apogee"),
 
 
 def _header(lines):
-    return first_csv_header(lines, lambda names: names[:4] == ["time", "altitude", "pressure", "velocity"]
-                     and "events" in names)
+    return first_csv_header(
+        lines, lambda names: names[:4] == ["time", "altitude", "pressure", "velocity"]
+        and "events" in names)
 
 
 def sniff(_data, lines):
