@@ -80,7 +80,10 @@ class Recorder:
         self.state = C.FLIGHT_IDLE
         self.altitude_cm = 0
         self.speed_cms = 0
-        self.flight = -1  # the flight being logged, -1 when none
+        self.flight = -1  # the flight file being written, -1 when none
+        self._in_flight = False  # liftoff seen, not yet closed
+        self._open_pending = False  # the flight file is opened by drain(), never here
+        self._start_tick = 0
         self.lost_records = 0  # records that found the ring full (writes held off too long)
         self.missed_samples = 0  # barometer reads that failed
         self._had_reading = False
@@ -110,7 +113,7 @@ class Recorder:
 
     @property
     def flying(self):
-        return self.flight >= 0
+        return self._in_flight
 
     # --- per sample ---------------------------------------------------------------------------
     def sample(self, now_ms, pressure_pa):
@@ -164,12 +167,12 @@ class Recorder:
         self._descent_n = 0
         self._tm_count = 0
         self._tm_n = 0
-        if log is None:
-            self.flight = -1
-            return
-        self.flight = log.begin(self.baseline.pad_pressure_pa, now_ms, self.board, self.fw)
-        if self.flight < 0:
-            self.log_full = True
+        self._in_flight = True
+        # Opening the file writes and flushes its header (and asks the filesystem for free
+        # space): flash work, so it waits for drain(), which the app never runs while an
+        # output is on. The ring holds the samples meanwhile.
+        self._start_tick = now_ms
+        self._open_pending = log is not None
 
     def _push_event(self, state, now_ms, pressure_pa):
         det = self.detector
@@ -212,6 +215,12 @@ class Recorder:
         if self.state < C.FLIGHT_BOOST and not self._closing:
             return  # on the pad the ring is the pre-launch buffer, not a queue
         log = self.log
+        if self._open_pending:
+            self._open_pending = False
+            self.flight = log.begin(self.baseline.pad_pressure_pa, self._start_tick, self.board,
+                                    self.fw)
+            if self.flight < 0:
+                self.log_full = True
         n = 0
         while self._count and n < max_records:
             if self.flight >= 0 and not log.append_packed(self._ring, self._head * RECORD_LEN):
@@ -225,6 +234,7 @@ class Recorder:
         if self.flight >= 0:
             self.log.close(self._apogee_cm)
         self.flight = -1
+        self._in_flight = False
         self._closing = False
         self.detector = FlightDetector(self.detector.main_deploy_cm)
         self.baseline = PadBaseline(BASELINE_SAMPLES)

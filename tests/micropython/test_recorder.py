@@ -1,5 +1,6 @@
 """The altimeter recorder on CPython and real MicroPython: a flight in, a complete log out."""
 
+import os
 import struct
 
 import flight_profile as F
@@ -190,3 +191,16 @@ def test_a_failed_read_in_flight_is_skipped_not_a_reset():
     e = log.flights()[0]
     assert e.flags == C.FLIGHT_COMPLETE
     assert abs(e.apogee_cm / 100.0 - F.APOGEE_M) < 0.01 * F.APOGEE_M
+
+
+def test_the_flight_file_is_opened_only_by_drain():
+    # drain() is what the app holds back while an output is on: liftoff detected during a
+    # fire must not touch flash (opening the file writes and flushes its header)
+    root = fresh_dir()
+    log = FlightLog(root)
+    rec = Recorder(log)
+    fly(rec, until_s=F.PAD_S + 0.9, drain=False)
+    assert rec.flying and not log.logging
+    assert [n for n in os.listdir(root + "/flights") if n.endswith(".cwf")] == []
+    rec.drain()
+    assert log.logging and rec.flight == 0
