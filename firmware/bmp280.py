@@ -8,6 +8,7 @@ every intermediate below that; the results equal the datasheet's routine
 exactly (tests/ compare them over a wide range of inputs).
 """
 
+from firmware.bosch import probe, s16, u16
 from protocol.compat import const
 
 ADDRESS = const(0x76)  # SDO to ground; 0x77 with SDO high
@@ -25,31 +26,22 @@ _CTRL_MEAS = const(0b001_010_11)
 _CONFIG = const(0b000_000_00)  # t_standby 0.5 ms, IIR filter off (the Kalman filter smooths)
 
 
-def _u16(b, i):
-    return b[i] | b[i + 1] << 8
-
-
-def _s16(b, i):
-    v = _u16(b, i)
-    return v - 65536 if v & 0x8000 else v
-
-
 class Calibration:
     """The twelve trimming parameters, from the 24 calibration bytes."""
 
     def __init__(self, raw):
-        self.T1 = _u16(raw, 0)
-        self.T2 = _s16(raw, 2)
-        self.T3 = _s16(raw, 4)
-        self.P1 = _u16(raw, 6)
-        self.P2 = _s16(raw, 8)
-        self.P3 = _s16(raw, 10)
-        self.P4 = _s16(raw, 12)
-        self.P5 = _s16(raw, 14)
-        self.P6 = _s16(raw, 16)
-        self.P7 = _s16(raw, 18)
-        self.P8 = _s16(raw, 20)
-        self.P9 = _s16(raw, 22)
+        self.T1 = u16(raw, 0)
+        self.T2 = s16(raw, 2)
+        self.T3 = s16(raw, 4)
+        self.P1 = u16(raw, 6)
+        self.P2 = s16(raw, 8)
+        self.P3 = s16(raw, 10)
+        self.P4 = s16(raw, 12)
+        self.P5 = s16(raw, 14)
+        self.P6 = s16(raw, 16)
+        self.P7 = s16(raw, 18)
+        self.P8 = s16(raw, 20)
+        self.P9 = s16(raw, 22)
 
 
 def t_fine(cal, adc_t):
@@ -99,17 +91,11 @@ class BMP280:
         self.i2c = i2c
         self.address = address
         self._data = bytearray(6)
-        one = bytearray(1)
-        i2c.readfrom_mem_into(address, _REG_ID, one)
-        if one[0] != _CHIP_ID:
-            raise OSError("no BMP280 at 0x%02x (chip id 0x%02x)" % (address, one[0]))
-        calib = bytearray(24)
-        i2c.readfrom_mem_into(address, _REG_CALIB, calib)
+        calib = probe(
+            i2c, address, _REG_ID, _CHIP_ID, "BMP280", _REG_CALIB, 24,
+            ((_REG_CONFIG, _CONFIG), (_REG_CTRL_MEAS, _CTRL_MEAS)),
+        )
         self.cal = Calibration(calib)
-        one[0] = _CONFIG
-        i2c.writeto_mem(address, _REG_CONFIG, one)
-        one[0] = _CTRL_MEAS
-        i2c.writeto_mem(address, _REG_CTRL_MEAS, one)
         self.temperature_centi_c = 0
 
     def read_pressure_pa(self):

@@ -22,6 +22,7 @@ trimming values):
         + adc_p**2 (PAR_P9 + PAR_P10 t) + adc_p**3 PAR_P11
 """
 
+from firmware.bosch import probe, s16, u16
 from protocol.compat import const
 
 ADDRESS = const(0x76)  # SDO to ground; 0x77 with SDO high
@@ -55,15 +56,6 @@ CONFIG = const(0x00)  # IIR filter off: the Kalman filter smooths, without the I
 T_LIMIT_Q16 = const(127 << 16)
 
 
-def _u16(b, i):
-    return b[i] | b[i + 1] << 8
-
-
-def _s16(b, i):
-    v = b[i] | b[i + 1] << 8
-    return v - 65536 if v & 0x8000 else v
-
-
 def _s8(b, i):
     v = b[i]
     return v - 256 if v & 0x80 else v
@@ -78,18 +70,18 @@ class Calibration:
     """
 
     def __init__(self, raw):
-        self.T1 = _u16(raw, 0)
-        self.T2 = _u16(raw, 2)
+        self.T1 = u16(raw, 0)
+        self.T2 = u16(raw, 2)
         self.T3 = _s8(raw, 4)
-        self.P1 = _s16(raw, 5)
-        self.P2 = _s16(raw, 7)
+        self.P1 = s16(raw, 5)
+        self.P2 = s16(raw, 7)
         self.P3 = _s8(raw, 9)
         self.P4 = _s8(raw, 10)
-        self.P5 = _u16(raw, 11)
-        self.P6 = _u16(raw, 13)
+        self.P5 = u16(raw, 11)
+        self.P6 = u16(raw, 13)
         self.P7 = _s8(raw, 15)
         self.P8 = _s8(raw, 16)
-        self.P9 = _s16(raw, 17)
+        self.P9 = s16(raw, 17)
         self.P10 = _s8(raw, 19)
         self.P11 = _s8(raw, 20)
         # PAR_T1 = NVM_PAR_T1 * 2**8: the raw temperature reading at 0 degC
@@ -172,22 +164,17 @@ class BMP388:
         self.address = address
         self._data = bytearray(6)
         self._status = bytearray(1)
-        one = bytearray(1)
-        i2c.readfrom_mem_into(address, _REG_CHIP_ID, one)
-        if one[0] != _CHIP_ID:
-            raise OSError("no BMP388 at 0x%02x (chip id 0x%02x)" % (address, one[0]))
-        calib = bytearray(21)
-        i2c.readfrom_mem_into(address, _REG_CALIB, calib)
+        calib = probe(
+            i2c, address, _REG_CHIP_ID, _CHIP_ID, "BMP388", _REG_CALIB, 21,
+            (
+                (_REG_PWR_CTRL, PWR_CTRL_SLEEP),
+                (_REG_OSR, OSR),
+                (_REG_ODR, ODR),
+                (_REG_CONFIG, CONFIG),
+                (_REG_PWR_CTRL, PWR_CTRL_NORMAL),
+            ),
+        )
         self.cal = Calibration(calib)
-        for reg, value in (
-            (_REG_PWR_CTRL, PWR_CTRL_SLEEP),
-            (_REG_OSR, OSR),
-            (_REG_ODR, ODR),
-            (_REG_CONFIG, CONFIG),
-            (_REG_PWR_CTRL, PWR_CTRL_NORMAL),
-        ):
-            one[0] = value
-            i2c.writeto_mem(address, reg, one)
         self._converted = False  # no conversion seen yet since normal mode began
         self.temperature_centi_c = 0
 

@@ -588,3 +588,12 @@ def test_flight_file_layout_is_the_one_the_firmware_writes():
     for code, name in events.items():
         assert "%d %s" % (code, name) in text, name
     assert "type` u8 (%d sample, %d event)" % (FL.REC_SAMPLE, FL.REC_EVENT) in rows["record"][2]
+
+
+def test_the_receivers_compile_time_copies_match_the_constants():
+    # MicroPython's const() cannot see imported names, so connection.py repeats these values
+    from protocol import connection
+
+    assert connection._MAX_ENCODED_BODY == C.MAX_ENCODED - 1
+    assert connection._OVERHEAD == C.HEADER_LEN + C.CRC_LEN
+    assert connection._OVERHEAD_MAC == C.HEADER_LEN + C.MAC_LEN + C.CRC_LEN

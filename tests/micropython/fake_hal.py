@@ -5,6 +5,7 @@ measure the controller, not the fake. Runs on CPython and MicroPython.
 """
 
 from firmware.hal import KEY_ON
+from protocol.compat import copy_into
 
 MAX_EDGES = 4096
 
@@ -81,10 +82,8 @@ class FakeHal:
         n = self.rx_tail - self.rx_head
         if n > len(buf):
             n = len(buf)
-        src = self.rx_buf
         h = self.rx_head
-        for i in range(n):
-            buf[i] = src[h + i]
+        copy_into(buf, 0, self.rx_buf, h, n)
         self.rx_head = h + n
         if self.rx_head == self.rx_tail:
             self.rx_head = self.rx_tail = 0
@@ -93,10 +92,8 @@ class FakeHal:
     def serial_write(self, buf, n):
         if n > self.write_limit:
             n = self.write_limit
-        dst = self.tx_buf
         t = self.tx_n
-        for i in range(n):
-            dst[t + i] = buf[i]
+        copy_into(self.tx_buf, t, buf, 0, n)
         self.tx_n = t + n
         return n
 

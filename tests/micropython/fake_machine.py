@@ -29,6 +29,8 @@ its pull (1 for PULL_UP, 0 otherwise).
 
 import sys
 
+from protocol.compat import copy_into
+
 N_PINS = 32  # GP0..GP29 plus headroom
 LOG_SIZE = 512
 
@@ -615,9 +617,7 @@ class UART:
         if n == 0:
             return None  # what a UART with timeout=0 returns when nothing arrived
         head = self._rx_head
-        rx = self._rx
-        for i in range(n):
-            buf[i] = rx[head + i]
+        copy_into(buf, 0, self._rx, head, n)
         self._rx_head = head + n
         return n
 
@@ -639,10 +639,8 @@ class UART:
             n = self.tx_room
         if n == 0:
             return None  # nothing accepted (EAGAIN)
-        tx = self._tx
         base = self._tx_len
-        for i in range(n):
-            tx[base + i] = buf[i]
+        copy_into(self._tx, base, buf, 0, n)
         self._tx_len = base + n
         return n
 
