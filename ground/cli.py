@@ -669,7 +669,7 @@ def build_parser():
 
     try:
         from ground.sim.pty_server import add_sim_parser
-    except ImportError:  # the simulator is part of the ground package; absent only mid-install
+    except ImportError:  # the pty simulator needs POSIX terminals (tty): not on Windows
         add_sim_parser = None
     if add_sim_parser is not None:
         add_sim_parser(sub)

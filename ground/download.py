@@ -174,13 +174,6 @@ class RangeMap:
     def copy(self):
         return RangeMap(self.ranges)
 
-    def clear(self):
-        self._starts.clear()
-        self._ends.clear()
-
-    def __len__(self):
-        return len(self._starts)
-
     def __repr__(self):
         return "RangeMap(%r)" % (self.ranges,)
 
@@ -512,19 +505,25 @@ class Downloader:
             return None
         return os.path.join(self.out_dir, flight_file_name(self.client.info.device_id, info.flight))
 
+    def _partial(self, identity, store):
+        """(RangeMap, bytearray) held of this flight from an interrupted call, from memory or
+        else from the part on disk (kept in memory from then on), or None."""
+        partial = self._partials.get(identity)
+        if partial is None and store is not None:
+            partial = store.load()
+            self.discarded_stale = store.discarded_stale
+            if partial is not None:
+                self._partials[identity] = partial
+        return partial
+
+    def _store(self, identity):
+        return PartStore(self.out_dir, identity) if self.out_dir is not None else None
+
     def partial_bytes(self, info):
         """Bytes of this flight already held from an earlier, interrupted call (memory or disk)."""
         identity = self.identity(info)
-        if identity in self._partials:
-            return self._partials[identity][0].total
-        if self.out_dir is not None:
-            store = PartStore(self.out_dir, identity)
-            loaded = store.load()
-            self.discarded_stale = store.discarded_stale
-            if loaded is not None:
-                self._partials[identity] = loaded
-                return loaded[0].total
-        return 0
+        partial = self._partial(identity, self._store(identity))
+        return partial[0].total if partial is not None else 0
 
     def download(self, info):
         """Fetch, verify and (with out_dir) store one flight, given its FLIGHT_INFO from a fresh
@@ -532,12 +531,10 @@ class Downloader:
         DeviceError. What arrived before a failure is kept for the next call."""
         client = self.client
         identity = self._identity = self.identity(info)
-        store = PartStore(self.out_dir, identity) if self.out_dir is not None else None
+        store = self._store(identity)
         self.discarded_stale = False
+        self._partial(identity, store)
         partial = self._partials.pop(identity, None)
-        if partial is None and store is not None:
-            partial = store.load()
-            self.discarded_stale = store.discarded_stale
         have, data = partial if partial is not None else (RangeMap(), bytearray(info.size_bytes))
         transfer = Transfer(info.flight, info.size_bytes, have, data, self.window_bytes,
                             self.windows_in_flight)

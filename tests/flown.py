@@ -1,10 +1,20 @@
-"""A flight the real firmware logged: the simulated board flies a bundled motor's sample rocket."""
+"""The simulated board in tests: its id, and a flight the real firmware logged as the board
+flew a bundled motor's sample rocket."""
 
 import contextlib
 
 from ground.sim.device import ManualClock, SimDevice
 from protocol import ROLE_GROUND, Connection, RemoteProtocolError
 from protocol import messages as M
+
+
+def device_id(seed):
+    """The board id the simulator gives a seed (downloaded files' names carry it)."""
+    dev = SimDevice(seed=seed)
+    try:
+        return dev.hal.device_id
+    finally:
+        dev.close()
 
 
 def fly(tmp_path, motor, seed=1):

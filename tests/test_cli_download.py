@@ -12,6 +12,7 @@ import time
 import tty
 
 import pytest
+from flown import device_id
 from flown import fly as _fly
 from synthetic_flight import damage_record, write_flight
 
@@ -22,18 +23,7 @@ from ground.sim.pty_server import PUMP_WAIT_S, Pump
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST_BAUD = 460800  # the pty line paced 4x faster than a board's, so the tests stay short
-
-
-def _device_id(seed):
-    """The board id the simulator gives a seed (file names carry it)."""
-    dev = SimDevice(seed=seed)
-    try:
-        return dev.hal.device_id
-    finally:
-        dev.close()
-
-
-DEVICE_ID_SEED_1 = _device_id(1)
+DEVICE_ID_SEED_1 = device_id(1)
 
 
 @pytest.fixture
@@ -48,6 +38,12 @@ def board(tmp_path):
 
 def _url(root, seed=1):
     return "sim://?seed=%d&storage=%s" % (seed, root)
+
+
+def _env():
+    """The environment for `python -m ground.cli` in a child process: this checkout's packages,
+    and (read at call time) the test's own COALWOOD_LIBRARY."""
+    return dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def _one_line_error(capsys):
@@ -169,9 +165,8 @@ def test_a_download_not_matching_the_device_digests_exits_7_and_leaves_nothing(t
 
 
 def _cli(*args, stdin=None, **kw):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-m", "ground.cli", *args], input=stdin,
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60, **kw)
+                          capture_output=True, text=True, cwd=REPO, env=_env(), timeout=60, **kw)
 
 
 def test_erase_asks_first_and_sends_the_erase_word(board):
@@ -194,12 +189,11 @@ def test_erase_asks_first_and_sends_the_erase_word(board):
 # --- over a real pty, `coalwood sim` in its own process ------------------------------------------
 class SimProcess:
     def __init__(self, storage, *extra):
-        env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ground.cli", "sim", "--storage", storage, "--seed", "1",
              "--baud", str(FAST_BAUD), *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            cwd=REPO, env=env)
+            cwd=REPO, env=_env())
         self.port = self.proc.stdout.readline().strip()
         assert self.port.startswith("/dev/"), self.port
 
@@ -224,18 +218,20 @@ def _held(sidecar):
 
 
 def _start_download(port, out_dir, *extra):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.Popen(
         [sys.executable, "-m", "ground.cli", "download", "--port", port, "-o", str(out_dir),
-         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=_env())
 
 
-def _wait_held(proc, sidecar, at_least, timeout_s=30):
+def _download_until_held(port, out_dir, sidecar, at_least, timeout_s=30):
+    """A download started in its own process, once its sidecar records `at_least` bytes."""
+    proc = _start_download(port, out_dir)
     deadline = time.monotonic() + timeout_s
     while _held(sidecar) < at_least:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the download made no progress"
         time.sleep(0.02)
+    return proc
 
 
 def test_interrupted_and_killed_downloads_resume_and_never_leave_a_half_file(tmp_path):
@@ -247,8 +243,7 @@ def test_interrupted_and_killed_downloads_resume_and_never_leave_a_half_file(tmp
     sim = SimProcess(root)
     try:
         # Ctrl-C: one line, exit 130, and how to resume
-        proc = _start_download(sim.port, out_dir)
-        _wait_held(proc, sidecar, 1)
+        proc = _download_until_held(sim.port, out_dir, sidecar, 1)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=20)
         assert proc.returncode == 130, err
@@ -258,8 +253,7 @@ def test_interrupted_and_killed_downloads_resume_and_never_leave_a_half_file(tmp
         assert 0 < first < len(data)
 
         # killed outright between checkpoints: only the part and its sidecar are there
-        proc = _start_download(sim.port, out_dir)
-        _wait_held(proc, sidecar, first + 20_000)
+        proc = _download_until_held(sim.port, out_dir, sidecar, first + 20_000)
         proc.kill()
         proc.wait()
         assert sorted(os.listdir(out_dir)) == sorted([name + PART_SUFFIX, name + SIDECAR_SUFFIX])

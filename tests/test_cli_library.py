@@ -7,13 +7,13 @@ import os
 import stat
 
 import pytest
+from flown import device_id as sim_device_id
 from synthetic_flight import write_flight
 
 from ground import flightfile
 from ground.cli import main
 from ground.download import flight_file_name
 from ground.flight.library import ENV_VAR, sha256_hex
-from ground.sim.device import SimDevice
 
 
 @pytest.fixture(autouse=True)
@@ -36,13 +36,6 @@ def flight_file(board, tmp_path):
     path.write_bytes(data)
     return path, data
 
-
-def _device_id(seed):
-    dev = SimDevice(seed=seed)
-    try:
-        return dev.hal.device_id
-    finally:
-        dev.close()
 
 
 def _bytes(path):
@@ -223,7 +216,7 @@ def test_download_adds_the_flight_and_knows_it_the_second_time(board, tmp_path, 
     root, data = board
     lib = str(tmp_path / "lib")
     out_dir = tmp_path / "out"
-    device_id = _device_id(1)
+    device_id = sim_device_id(1)
     code, out, err = _run(capsys, "download", "--port", _url(root), "-o", str(out_dir),
                           "--library", lib)
     assert code == 0, err
@@ -269,7 +262,7 @@ def test_download_without_the_library_and_with_a_broken_one(board, tmp_path, cap
                           "--library", str(lib))
     assert code == 7  # the flight is safe in -o; the library's failure is not hidden
     line = _one_line_error(err)
-    name = flight_file_name(_device_id(1), 0)
+    name = flight_file_name(sim_device_id(1), 0)
     assert "flight 0 is kept in %s but was not added to the library" % (out_dir / name) in line
     assert "coalwood library rebuild" in line
     assert "CRC-32 and SHA-256 verified" in out and out.splitlines()[-1].startswith("flight 0;")

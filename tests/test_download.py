@@ -32,6 +32,7 @@ from ground.download import (
     NoSuchFlight,
     RangeMap,
     Transfer,
+    digests_match,
     flight_file_name,
 )
 from ground.flightfile import parse
@@ -50,13 +51,6 @@ def board_100k(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("board"))
     flight, _path, data = write_flight(root, size_bytes=100_000)
     return root, flight, data
-
-
-def _copy_board(src, dst):
-    import shutil
-
-    shutil.copytree(src, dst)
-    return str(dst)
 
 
 # --- the range map and the procedure, without a device ------------------------------------------------
@@ -193,12 +187,6 @@ class LineRig:
         self.dev.close()
 
 
-def _verified(data, info):
-    import binascii
-
-    return binascii.crc32(data) == info.crc32 and hashlib.sha256(data).digest() == info.sha256
-
-
 def test_clean_line_download_is_exact_and_keeps_the_line_busy(board_100k):
     root, flight, expected = board_100k
     rig = LineRig(root)
@@ -207,7 +195,7 @@ def test_clean_line_download_is_exact_and_keeps_the_line_busy(board_100k):
         assert (info.flight, info.size_bytes, info.flags) == (flight, len(expected), C.FLIGHT_COMPLETE)
         t = Transfer(info.flight, info.size_bytes)
         ms = rig.download(t)
-        assert t.complete and bytes(t.data) == expected and _verified(bytes(t.data), info)
+        assert t.complete and bytes(t.data) == expected and digests_match(bytes(t.data), info.crc32, info.sha256)
         s = t.stats
         assert s.resends == 0 and s.duplicate_bytes == 0 and s.timeouts == 0
         assert s.requests == -(-len(expected) // WINDOW_BYTES)
@@ -232,7 +220,7 @@ def test_bit_flips_and_drops_still_give_the_exact_bytes(board_100k, seed, rate):
             t = Transfer(info.flight, info.size_bytes, t.have, t.data)
             attempts += 1
             rig.download(t)
-        assert t.complete and bytes(t.data) == expected and _verified(bytes(t.data), info)
+        assert t.complete and bytes(t.data) == expected and digests_match(bytes(t.data), info.crc32, info.sha256)
         lost = rig.gnd.stats.rejected()
         assert lost > 10 and t.stats.resends > 0
         # each lost chunk is asked for again, and little else is
@@ -452,35 +440,36 @@ def test_a_part_of_another_flight_is_never_resumed(board_100k, tmp_path):
     assert result.data == expected
 
 
-def test_download_is_refused_while_armed_and_works_once_safe(tmp_path):
+@pytest.fixture
+def listed_5k(tmp_path):
+    """A client connected to a board holding one 5 kB flight, and that flight's FLIGHT_INFO."""
     root = str(tmp_path / "board")
     write_flight(root, size_bytes=5_000)
     client = _client(root)
     try:
         (info,) = client.flight_list()
-        client.arm(1, override_continuity=True)
-        with pytest.raises(DeviceBusy) as exc:
-            Downloader(client).download(info)
-        assert "ARMED" in str(exc.value)
-        client.disarm()
-        client.status()
-        assert Downloader(client).download(info).data[:4] == b"CWFL"
+        yield client, info
     finally:
         client.close()
 
 
-def test_no_such_flight_is_named(tmp_path):
-    root = str(tmp_path / "board")
-    write_flight(root, size_bytes=5_000)
-    client = _client(root)
-    try:
-        (info,) = client.flight_list()
-        ghost = M.FlightInfo(0, 0, 1, 42, C.FLIGHT_COMPLETE, info.size_bytes, info.crc32,
-                             info.sha256, 0)
-        with pytest.raises(NoSuchFlight, match="no flight 42"):
-            Downloader(client).download(ghost)
-    finally:
-        client.close()
+def test_download_is_refused_while_armed_and_works_once_safe(listed_5k):
+    client, info = listed_5k
+    client.arm(1, override_continuity=True)
+    with pytest.raises(DeviceBusy) as exc:
+        Downloader(client).download(info)
+    assert "ARMED" in str(exc.value)
+    client.disarm()
+    client.status()
+    assert Downloader(client).download(info).data[:4] == b"CWFL"
+
+
+def test_no_such_flight_is_named(listed_5k):
+    client, info = listed_5k
+    ghost = M.FlightInfo(0, 0, 1, 42, C.FLIGHT_COMPLETE, info.size_bytes, info.crc32,
+                         info.sha256, 0)
+    with pytest.raises(NoSuchFlight, match="no flight 42"):
+        Downloader(client).download(ghost)
 
 
 def test_flight_list_collects_every_entry_over_a_lossy_link(tmp_path):

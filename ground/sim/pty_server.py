@@ -34,12 +34,10 @@ import threading
 import time
 import tty
 
+from ground.cli_common import EXIT_BAD_INPUT, EXIT_LINK, EXIT_OK
 from ground.sim.device import SimDevice, WarpClock, parse_device_key, rocket_for_motor
 from ground.sim.igniter import PRESETS
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 3
-EXIT_LINK = 5
 # The token buckets hold two bytes of line time while the line is idle: frames then
 # leave at the line rate, byte pair by byte pair, as on a real cable. (A bucket holding
 # 5 ms let a short frame through in one burst, faster than any 115200 line.)
@@ -221,7 +219,6 @@ class Pump:
         self.busy_out = False
         self.pending = b""  # device bytes not yet taken by the pty
         self.last = time.monotonic()
-        self.host_gone = False
 
     def run_once(self, wait_s):
         now = time.monotonic()
