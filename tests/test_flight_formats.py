@@ -8,6 +8,8 @@ import pytest
 import synthetic_flight
 from flightlogs import FLIGHTS
 
+from firmware.flightlog import REC_SAMPLE
+from ground import flightfile
 from ground.flight import FORMATS, FlightFormatError, analyze, detect, load, parse
 from ground.flight.export import csv_text
 from ground.flight.formats.base import FT_M, pressure_altitude_m, pressure_at_altitude_pa
@@ -102,6 +104,11 @@ def test_a_truncated_cwf_keeps_what_is_whole_and_says_so(cwf_path):
     flight = parse(data[:-7])
     assert any("torn write" in n for n in flight.notes)
     assert len(flight) == len(load(cwf_path)) - 1 or len(flight) == len(load(cwf_path))
+    # exactly the torn record is lost: one sample fewer when it was a sample
+    torn_is_sample = flightfile.parse(data).records["type"][-1] == REC_SAMPLE
+    whole = load(cwf_path)
+    assert len(flight) == len(whole) - int(torn_is_sample)
+    assert len(flight.events) == len(whole.events) - int(not torn_is_sample)
 
 
 def test_too_few_samples_is_refused(tmp_path):

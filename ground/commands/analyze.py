@@ -17,8 +17,6 @@ import sys
 
 from ground.cli_common import EXIT_BAD_INPUT, EXIT_OK, CliError
 
-G0_MS2 = 9.80665
-
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -226,12 +224,9 @@ def predicted_vs_measured(analysis, spec):
 def write_overlay(analysis, prediction, path, width_px=1200, height_px=900):
     """The flight's standard plots into the PNG `path`, with the predicted altitude drawn
     over the measured one when `prediction` is not None. PlotError or OSError."""
-    from ground.flight.export import plot_series
-    from ground.flight.plot import render_png
+    from ground.flight.export import plot_series, plot_title, write_png
 
-    f = analysis.flight
-    name = os.path.basename(f.source) if f.source else f.format
-    title = "%s: apogee %.1f m" % (name, analysis.stats.get("apogee_agl_m") or 0.0)
+    title = plot_title(analysis)
     series = plot_series(analysis)
     if prediction is not None:
         model = prediction.flight
@@ -242,10 +237,7 @@ def write_overlay(analysis, prediction, path, width_px=1200, height_px=900):
         series.insert(at, ("predicted (%s, Cd %.3g)" % (model.motor.name, model.rocket.cd),
                            t_s[inside], model.z_m[inside], "altitude (m)"))
         title += ", predicted %.1f m" % prediction.apogee_m
-    markers = [(e.name, e.t_s) for e in analysis.events]
-    spans = [("bridged", a, b) for a, b, _why in analysis.bridges]
-    return render_png(path, series, width_px=width_px, height_px=height_px, title=title,
-                      markers=markers, spans=spans)
+    return write_png(analysis, path, width_px, height_px, title=title, series=series)
 
 
 def _fmt(value, pattern, unit=""):
@@ -255,6 +247,8 @@ def _fmt(value, pattern, unit=""):
 
 
 def _print_report(d, out, prediction=None):
+    from ground.trajectory.atmosphere import G0_M_S2  # loaded with the flight already
+
     name = os.path.basename(d["source"]) if d["source"] else "flight"
     print("%s: %s, %d samples over %.1f s" % (name, d["format_title"], d["samples"],
                                             d["duration_s"] or 0.0), file=out)
@@ -277,7 +271,7 @@ def _print_report(d, out, prediction=None):
          + ("" if d["max_mach"] is None else " (Mach %.2f)" % d["max_mach"])),
         ("max acceleration", _fmt(accel, "%.1f", " m/s2")
          + ("" if accel is None else " (%.1f g, %s)" % (
-             accel / G0_MS2, "accelerometer" if d["accelerometer"] else "from the barometer"))),
+             accel / G0_M_S2, "accelerometer" if d["accelerometer"] else "from the barometer"))),
         ("burn time", _fmt(d["burn_time_s"], "%.2f", " s")),
         ("drogue", _fmt(d["drogue_rate_ms"], "%.1f", " m/s")
          + _fmt_for(d["time_under_drogue_s"])),

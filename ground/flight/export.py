@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ground.flight.analysis import STAT_KEYS
-from ground.flight.formats.coalwood_csv import MAGIC_LINE, column_names, units_line
+from ground.flight.formats.coalwood_csv import MAGIC_LINE, META_KEYS, column_names, units_line
 
 _FORMATS = {"t_s": "%.4f", "altitude_m": "%.3f", "altitude_smoothed_m": "%.3f",
             "velocity_ms": "%.3f", "accel_ms2": "%.3f", "mach": "%.4f", "pressure_pa": "%.2f",
@@ -57,7 +57,7 @@ def _write_csv(analysis, f):
         "# format: %s" % flight.format,
         "# format_title: %s" % flight.format_title,
     ]
-    for key in ("device", "firmware", "flight", "serial", "callsign"):
+    for key in META_KEYS:
         if key in flight.metadata:
             head.append("# %s: %s" % (key, _header_value(flight.metadata[key])))
     head.append("# pad_pressure_pa: %s" % _header_value(flight.pad_pressure_pa))
@@ -106,15 +106,22 @@ def plot_series(analysis):
     return series
 
 
-def write_png(analysis, path, width_px=1200, height_px=900, title=None):
-    """Plot the flight into a PNG file (needs PySide6 and pyqtgraph; see plot.py)."""
+def plot_title(analysis):
+    """The standard plots' title: the file's name and the apogee."""
+    f = analysis.flight
+    name = os.path.basename(f.source) if f.source else f.format
+    return "%s: apogee %.1f m" % (name, analysis.stats.get("apogee_agl_m") or 0.0)
+
+
+def write_png(analysis, path, width_px=1200, height_px=900, title=None, series=None):
+    """Plot the flight into a PNG file (needs PySide6 and pyqtgraph; see plot.py).
+    series: what to draw, plot_series(analysis) unless given; title: plot_title's unless
+    given. The events are marked and bridged windows shaded either way."""
     from ground.flight.plot import render_png
 
-    f = analysis.flight
-    if title is None:
-        name = os.path.basename(f.source) if f.source else f.format
-        title = "%s: apogee %.1f m" % (name, analysis.stats.get("apogee_agl_m") or 0.0)
     markers = [(e.name, e.t_s) for e in analysis.events]
     spans = [("bridged", a, b) for a, b, _why in analysis.bridges]
-    return render_png(path, plot_series(analysis), width_px=width_px, height_px=height_px,
-                      title=title, markers=markers, spans=spans)
+    return render_png(path, plot_series(analysis) if series is None else series,
+                      width_px=width_px, height_px=height_px,
+                      title=plot_title(analysis) if title is None else title,
+                      markers=markers, spans=spans)

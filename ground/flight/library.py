@@ -251,9 +251,7 @@ class Library:
             # an empty index beside stored flights: it was lost or emptied; making a new
             # one here would silently forget every flight
             raise LibraryCorrupt(self._lost_text(stored))
-        for statement in _SCHEMA:
-            self._conn.execute(statement)
-        self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        _create_tables(self._conn)
 
     def _lost_text(self, stored):
         return ("the library index %s is missing or empty but %d flight%s stored in %s; run "
@@ -549,10 +547,7 @@ class Library:
             conn = sqlite3.connect(new_path, isolation_level=None)
             try:
                 conn.execute("BEGIN")
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)",
-                             (SCHEMA_VERSION,))
+                _create_tables(conn)
                 order = sorted(found, key=lambda b: (_old_id(old_rows.get(b[0])), b[0]))
                 for sha, fmt, path in order:
                     try:
@@ -590,6 +585,13 @@ class Library:
                 os.remove(new_path)
         fsync_dir(root)
         return cls(root), RebuildReport(moved, indexed, kept, damaged)
+
+
+def _create_tables(conn):
+    """The index's tables, empty, at SCHEMA_VERSION (inside the caller's transaction)."""
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
 
 
 def stored_blobs(blobs_dir):

@@ -30,9 +30,8 @@ from ground.flight.formats.base import (
     FlightFormatError,
     check_pad_pressure,
     height_above_pad_m,
-    numeric_table,
     pressure_at_altitude_pa,
-    skipped_note,
+    read_rows,
     split_csv,
     text_column,
 )
@@ -72,14 +71,8 @@ def read(_data, lines, source=None):
     if i_time is None or (i_pressure is None and i_height is None):
         raise FlightFormatError("an AltosUI CSV needs time and pressure or height columns")
     wanted = [i for i in (i_time, i_pressure, i_alt, i_height) if i is not None]
-    arrays, kept, skipped, first_bad = numeric_table(lines, n_head + 1, wanted)
+    arrays, kept, notes = read_rows(lines, n_head + 1, wanted, "the AltosUI CSV")
     t = arrays[i_time]
-    if not len(t):
-        raise FlightFormatError("the AltosUI CSV has a header but no rows of numbers")
-    notes = []
-    note = skipped_note(skipped, first_bad)
-    if note:
-        notes.append(note)
     optional = {}
     for name in ("acceleration", "speed", "accel_speed", "state", "temperature", "version",
                  "serial", "flight"):
@@ -134,7 +127,6 @@ def read(_data, lines, source=None):
                   accel_ms2=accel, channels=channels, events=events, pad_pressure_pa=pad_pa,
                   pad_altitude_msl_m=pad_msl, metadata=metadata, notes=notes, source=source,
                   time_origin="log")
-
 
 
 def _state_events(t, state, altitude):

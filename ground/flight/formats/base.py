@@ -20,10 +20,12 @@ from ground.trajectory.atmosphere import (
     R_AIR_J_KG_K,
     T0_K,
     TROPOPAUSE_M,
+    standard_pressure_pa,
+    standard_temperature_k,
 )
 
 FT_M = 0.3048
-ATM_PA = 101325.0
+ATM_PA = P0_PA  # one standard atmosphere
 MIN_SAMPLES = 10
 
 # Pressure a barometer on a launch pad can read: a pad 500 m below sea level to one near
@@ -32,8 +34,8 @@ PAD_PRESSURE_RANGE_PA = (30000.0, 110000.0)
 # A sample outside this is no reading of the air (a sensor fault, a corrupt row).
 PRESSURE_RANGE_PA = (1000.0, 120000.0)
 
-_T_TROP_K = T0_K - LAPSE_K_M * TROPOPAUSE_M
-_P_TROP_PA = P0_PA * (_T_TROP_K / T0_K) ** (1.0 / BARO_EXPONENT)
+_T_TROP_K = standard_temperature_k(TROPOPAUSE_M)
+_P_TROP_PA = standard_pressure_pa(TROPOPAUSE_M)
 _SCALE_HEIGHT_TROP_M = R_AIR_J_KG_K * _T_TROP_K / G0_M_S2
 
 
@@ -261,6 +263,17 @@ def numeric_table(lines, first_row, columns, *, sep=",", min_fields=None, name="
         kept.append(n)
     arrays = {c: np.array(v, dtype=np.float64) for c, v in out.items()}
     return arrays, kept, skipped, first_bad
+
+
+def read_rows(lines, first_row, columns, what):
+    """numeric_table() for a reader: (arrays, kept line numbers, notes), the notes holding
+    the skipped rows' line; FlightFormatError when no row has numbers. `what` names the
+    file in that message ("the RRC3 CSV")."""
+    arrays, kept, skipped, first_bad = numeric_table(lines, first_row, columns)
+    if not kept:
+        raise FlightFormatError("%s has a header but no rows of numbers" % what)
+    note = skipped_note(skipped, first_bad)
+    return arrays, kept, [note] if note else []
 
 
 def text_column(lines, kept, index, sep=","):

@@ -25,13 +25,11 @@ from ground.flight.formats.base import (
     FT_M,
     Flight,
     FlightEvent,
-    FlightFormatError,
     check_pad_pressure,
     first_csv_header,
     height_above_pad_m,
-    numeric_table,
     pad_value,
-    skipped_note,
+    read_rows,
     text_column,
 )
 
@@ -61,14 +59,8 @@ def read(_data, lines, source=None):
     i_p, i_agl, i_asl = col("baro_press_(atm)"), col("baro_altitude_agl_(feet)"), col(
         "baro_altitude_asl_(feet)")
     wanted = [i for i in (i_t, i_p, i_agl, i_asl) if i is not None]
-    arrays, kept, skipped, first_bad = numeric_table(lines, n_head + 1, wanted)
+    arrays, kept, notes = read_rows(lines, n_head + 1, wanted, "the Blue Raven CSV")
     t = arrays[i_t]
-    if not len(t):
-        raise FlightFormatError("the Blue Raven CSV has a header but no rows of numbers")
-    notes = []
-    note = skipped_note(skipped, first_bad)
-    if note:
-        notes.append(note)
     pad_msl = None
     if i_agl is not None and i_asl is not None:
         pad_msl = float(np.median((arrays[i_asl] - arrays[i_agl])[: max(5, len(t) // 50)])) * FT_M

@@ -21,6 +21,7 @@ from ground.flight.formats.base import (
     first_csv_header,
     height_above_pad_m,
     pad_value,
+    skipped_note,
     to_float,
 )
 
@@ -60,10 +61,8 @@ def read(_data, lines, source=None):
             (t, p, np.nan if temp is None else temp))
     if not rows:
         raise FlightFormatError("the CATS CSV has a header but no rows of numbers")
-    notes = []
-    if skipped:
-        notes.append("%d rows that are not numbers skipped (the first at line %d)"
-                     % (skipped, first_bad))
+    note = skipped_note(skipped, first_bad)
+    notes = [note] if note else []
     sensors = sorted(rows, key=lambda k: (-len(rows[k]), k))
     t, p, temp = (np.array(c) for c in zip(*rows[sensors[0]], strict=True))
     if len(sensors) > 1:

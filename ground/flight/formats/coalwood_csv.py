@@ -17,8 +17,7 @@ from ground.flight.formats.base import (
     FlightEvent,
     FlightFormatError,
     key_value,
-    numeric_table,
-    skipped_note,
+    read_rows,
     split_csv,
     text_column,
     to_float,
@@ -73,13 +72,7 @@ def read(_data, lines, source=None):
     if "t_s" not in names or "altitude_m" not in names:
         raise FlightFormatError("a Coalwood analysis CSV needs t_s and altitude_m columns")
     i_t, i_h = names.index("t_s"), names.index("altitude_m")
-    arrays, kept, skipped, first_bad = numeric_table(lines, header + 1, [i_t, i_h])
-    if not len(kept):
-        raise FlightFormatError("the Coalwood analysis CSV has a header but no rows of numbers")
-    notes = []
-    note = skipped_note(skipped, first_bad)
-    if note:
-        notes.append(note)
+    arrays, kept, notes = read_rows(lines, header + 1, [i_t, i_h], "the Coalwood analysis CSV")
     pressure = (text_column(lines, kept, names.index("pressure_pa"))
                 if "pressure_pa" in names else None)
     accel = (text_column(lines, kept, names.index("accel_measured_ms2"))

@@ -20,13 +20,11 @@ from ground.flight.formats.base import (
     FT_M,
     Flight,
     FlightEvent,
-    FlightFormatError,
     check_pad_pressure,
     first_csv_header,
     height_above_pad_m,
-    numeric_table,
     pad_value,
-    skipped_note,
+    read_rows,
     to_float,
 )
 
@@ -50,14 +48,8 @@ def sniff(_data, lines):
 
 def read(_data, lines, source=None):
     n_head, _names = _header(lines)
-    arrays, kept, skipped, first_bad = numeric_table(lines, n_head + 1, [0, 1, 2, 3])
+    arrays, kept, notes = read_rows(lines, n_head + 1, [0, 1, 2, 3], "the RRC3 CSV")
     t, log_alt, p_hpa, log_v = arrays[0], arrays[1], arrays[2], arrays[3]
-    if not len(t):
-        raise FlightFormatError("the RRC3 CSV has a header but no rows of numbers")
-    notes = []
-    note = skipped_note(skipped, first_bad)
-    if note:
-        notes.append(note)
     pressure = p_hpa * 100.0
     pad_pa = pad_value(t, pressure, before_s=t[0] - 1.0, first_s=0.25)
     check_pad_pressure(pad_pa, "pressure (mbar)", unit_name="mbar")
