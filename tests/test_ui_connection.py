@@ -116,6 +116,40 @@ def test_abort_while_armed_makes_the_pad_safe(qtbot, open_conn):
     assert not [e for e in device.edges if e[2]]
 
 
+def test_abort_while_firing_stops_the_stream_and_makes_the_pad_safe(qtbot, open_conn):
+    conn, _, device = open_conn("sim://?seed=6&ch1=dud")  # a dud: it would burn on and on
+    _arm(qtbot, conn)
+    with qtbot.waitSignal(conn.fired, timeout=1000):
+        conn.start_fire(1)
+    qtbot.waitUntil(lambda: any(device.status_dict()["outputs"]), timeout=1000)
+    seen = []
+    conn.fire_stopped.connect(lambda reason: seen.append(("fire_stopped", reason)))
+    conn.armed.connect(lambda mask: seen.append(("armed", mask)))
+    with qtbot.waitSignals([conn.fire_stopped, conn.armed], timeout=2000):
+        conn.abort()
+    assert seen == [("fire_stopped", "abort"), ("armed", 0)]
+    assert not conn.is_firing and not conn.client.firing
+    qtbot.waitUntil(lambda: device.status_dict()["state"] == "SAFE", timeout=1000)
+    assert not any(device.status_dict()["outputs"])
+
+
+def test_close_while_firing_stops_the_stream(qtbot, open_conn):
+    conn, _, device = open_conn("sim://?seed=7&ch1=dud")
+    _arm(qtbot, conn)
+    with qtbot.waitSignal(conn.fired, timeout=1000):
+        conn.start_fire(1)
+    client = conn.client
+    seen = []
+    conn.fire_stopped.connect(lambda reason: seen.append(("fire_stopped", reason)))
+    conn.disconnected.connect(lambda reason: seen.append(("disconnected", reason)))
+    with qtbot.waitSignals([conn.fire_stopped, conn.disconnected], timeout=1000):
+        conn.close()
+    assert seen == [("fire_stopped", "closed"), ("disconnected", "closed")]
+    assert not conn.is_firing and not client.firing and not conn.is_connected
+    qtbot.waitUntil(lambda: device.status_dict()["state"] == "SAFE", timeout=3000)
+    assert not any(device.status_dict()["outputs"])
+
+
 def test_unplug_while_firing_is_link_lost_and_the_stream_stops(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=3&ch1=dud")
     _arm(qtbot, conn)

@@ -193,18 +193,17 @@ def _load_motor(text):
 
 
 def _png_size(text):
-    from ground.trajectory.plot import MAX_SIZE_PX, MIN_SIZE_PX  # no Qt until it draws
+    from ground.flight.plot import PlotError, check_size  # no Qt until it draws
 
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise CliError("--png-size is WIDTHxHEIGHT in pixels (for example 1000x450), not %r"
                        % text) from None
-    if not (MIN_SIZE_PX[0] <= width <= MAX_SIZE_PX[0]
-            and MIN_SIZE_PX[1] <= height <= MAX_SIZE_PX[1]):
-        raise CliError("--png-size: a picture is %dx%d to %dx%d pixels, not %s"
-                       % (*MIN_SIZE_PX, *MAX_SIZE_PX, text))
-    return width, height
+    try:
+        return check_size(width, height)
+    except PlotError as exc:
+        raise CliError("--png-size: %s" % exc) from None
 
 
 def _mode(args):
@@ -240,7 +239,7 @@ def _mode(args):
 
 
 def _rocket(args, cd):
-    from ground.trajectory import Rocket
+    from ground.trajectory.spec import rocket_of
 
     mass_g = _positive(args.mass_g, "--mass-g", "grams")
     diameter_mm = _positive(args.diameter_mm, "--diameter-mm", "mm")
@@ -248,15 +247,15 @@ def _rocket(args, cd):
         raise CliError("--main-deploy-m needs --main-ms: the main's descent rate")
     if args.drogue_ms is not None and args.main_ms is not None and args.main_deploy_m is None:
         raise CliError("with a drogue, the main needs the height it opens at (--main-deploy-m)")
-    name = args.rocket_name or "%g g, %g mm rocket" % (mass_g, diameter_mm)
-    return Rocket(mass_g / 1000.0, cd, diameter_m=diameter_mm / 1000.0,
-                  rail_length_m=args.rail_m, drogue_rate_m_s=args.drogue_ms,
-                  main_rate_m_s=args.main_ms, main_deploy_m=args.main_deploy_m, name=name)
+    # the rocket file's own mapping: a rocket from options flies as one from a file
+    return rocket_of({"name": args.rocket_name, "mass_g": mass_g, "diameter_mm": diameter_mm,
+                      "cd": cd, "rail_m": args.rail_m, "drogue_ms": args.drogue_ms,
+                      "main_ms": args.main_ms, "main_deploy_m": args.main_deploy_m})
 
 
 def _flight_apogee(path):
     from ground import flightfile
-    from ground.trajectory.atmosphere import BARO_EXPONENT, LAPSE_K_M, P0_PA, T0_K
+    from ground.flight.formats import pressure_altitude_m
 
     try:
         log = flightfile.load(path)
@@ -275,7 +274,7 @@ def _flight_apogee(path):
     if log.header.crc_ok and 40000 < pad_pa < 110000:
         # the air's density is what matters to drag: the pressure altitude of the pad pressure
         # measured on the day puts the model's air at that pressure
-        pad_alt_m = T0_K / LAPSE_K_M * (1.0 - (pad_pa / P0_PA) ** BARO_EXPONENT)
+        pad_alt_m = pressure_altitude_m(pad_pa)
     return apogee_m, pad_alt_m, pad_pa
 
 

@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from ground.trajectory.atmosphere import G0_M_S2, Atmosphere
-from ground.trajectory.errors import TrajectoryError
+from ground.trajectory.errors import TrajectoryError, check_number
 from ground.trajectory.motor import Motor
 from ground.trajectory.rocket import Rocket
 
@@ -135,20 +135,6 @@ class FlightResult:
                     self.landing_bearing_deg, self.landing_time_s))
 
 
-def _number(name, value, unit, low, high, low_open=False, high_open=False):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TrajectoryError("%s must be a number (%s), not %r" % (name, unit, value)) from None
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not math.isfinite(value) or too_low or too_high:
-        raise TrajectoryError("%s must be %s%g to %g%s %s, not %r" % (
-            name, "above " if low_open else "", low, high, " (exclusive)" if high_open else "",
-            unit, value))
-    return value
-
-
 def simulate(rocket, motor, *, rail_angle_deg=0.0, rail_bearing_deg=0.0, wind_speed_m_s=0.0,
              wind_from_deg=0.0, pad_altitude_m=0.0, pad_temperature_c=None,
              dt_burn_s=0.001, dt_coast_s=0.01, dt_descent_s=0.05, max_time_s=3600.0,
@@ -174,18 +160,18 @@ def simulate(rocket, motor, *, rail_angle_deg=0.0, rail_bearing_deg=0.0, wind_sp
         raise TrajectoryError("rocket must be a Rocket, not %r" % (rocket,))
     if not isinstance(motor, Motor):
         raise TrajectoryError("motor must be a Motor or a bundled motor's name, not %r" % (motor,))
-    rail_angle_deg = _number("the rail angle from vertical", rail_angle_deg, "degrees", 0.0, 90.0,
-                             high_open=True)
-    rail_bearing_deg = _number("the rail bearing", rail_bearing_deg, "degrees", -360.0, 360.0)
-    wind_speed_m_s = _number("the wind speed", wind_speed_m_s, "m/s", 0.0, 60.0)
-    wind_from_deg = _number("the wind direction", wind_from_deg, "degrees", -360.0, 360.0)
-    dt_burn_s = _number("dt_burn_s", dt_burn_s, "s", 0.0, 0.01, low_open=True)
-    dt_coast_s = _number("dt_coast_s", dt_coast_s, "s", 0.0, 0.1, low_open=True)
-    dt_descent_s = _number("dt_descent_s", dt_descent_s, "s", 0.0, 0.5, low_open=True)
-    max_time_s = _number("max_time_s", max_time_s, "s", 1.0, 86400.0)
+    rail_angle_deg = check_number("the rail angle from vertical", rail_angle_deg, "degrees",
+                                  0.0, 90.0, high_open=True)
+    rail_bearing_deg = check_number("the rail bearing", rail_bearing_deg, "degrees", -360.0, 360.0)
+    wind_speed_m_s = check_number("the wind speed", wind_speed_m_s, "m/s", 0.0, 60.0)
+    wind_from_deg = check_number("the wind direction", wind_from_deg, "degrees", -360.0, 360.0)
+    dt_burn_s = check_number("dt_burn_s", dt_burn_s, "s", 0.0, 0.01, low_open=True)
+    dt_coast_s = check_number("dt_coast_s", dt_coast_s, "s", 0.0, 0.1, low_open=True)
+    dt_descent_s = check_number("dt_descent_s", dt_descent_s, "s", 0.0, 0.5, low_open=True)
+    max_time_s = check_number("max_time_s", max_time_s, "s", 1.0, 86400.0)
     atmosphere = Atmosphere(pad_altitude_m, pad_temperature_c)
     if air_density_kg_m3 is not None:
-        atmosphere = _UniformDensity(atmosphere, _number(
+        atmosphere = _UniformDensity(atmosphere, check_number(
             "the air density", air_density_kg_m3, "kg/m^3", 0.0, 2.0, low_open=True))
     conditions = {
         "rail_angle_deg": rail_angle_deg, "rail_bearing_deg": rail_bearing_deg % 360.0,

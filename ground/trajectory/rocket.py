@@ -12,23 +12,7 @@ given by its Cd*A instead, when that is what is known.
 
 import math
 
-from ground.trajectory.errors import TrajectoryError
-
-
-def _positive(name, value, unit, allow_zero=False, upper=None):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TrajectoryError("%s must be a number (%s), not %r" % (name, unit, value)) from None
-    if not math.isfinite(value):
-        raise TrajectoryError("%s must be finite, not %r" % (name, value))
-    if value < 0 or (value == 0 and not allow_zero):
-        raise TrajectoryError("%s must be %s, not %g %s" % (
-            name, "zero or more" if allow_zero else "positive", value, unit))
-    if upper is not None and value > upper:
-        raise TrajectoryError("%s of %g %s is beyond any model or high-power rocket (at most %g %s)"
-                              % (name, value, unit, upper, unit))
-    return value
+from ground.trajectory.errors import TrajectoryError, check_positive
 
 
 class Rocket:
@@ -55,37 +39,37 @@ class Rocket:
                  main_rate_m_s=None, main_deploy_m=None, drogue_delay_s=0.0,
                  chute_inflation_s=0.5, name="rocket"):
         self.name = str(name)
-        self.dry_mass_kg = _positive("the dry mass", dry_mass_kg, "kg", upper=500.0)
-        self.cd = _positive("the drag coefficient Cd", cd, "", allow_zero=True, upper=5.0)
+        self.dry_mass_kg = check_positive("the dry mass", dry_mass_kg, "kg", upper=500.0)
+        self.cd = check_positive("the drag coefficient Cd", cd, "", allow_zero=True, upper=5.0)
         if (diameter_m is None) == (reference_area_m2 is None):
             raise TrajectoryError(
                 "give the rocket's reference diameter (diameter_m) or its reference area "
                 "(reference_area_m2), one of the two")
         if diameter_m is not None:
-            self.diameter_m = _positive("the diameter", diameter_m, "m", upper=1.0)
+            self.diameter_m = check_positive("the diameter", diameter_m, "m", upper=1.0)
             self.reference_area_m2 = math.pi * self.diameter_m ** 2 / 4.0
         else:
-            self.reference_area_m2 = _positive("the reference area", reference_area_m2, "m^2",
-                                               upper=1.0)
+            self.reference_area_m2 = check_positive("the reference area", reference_area_m2, "m^2",
+                                                    upper=1.0)
             self.diameter_m = math.sqrt(4.0 * self.reference_area_m2 / math.pi)
-        self.rail_length_m = _positive("the rail length", rail_length_m, "m", upper=30.0)
+        self.rail_length_m = check_positive("the rail length", rail_length_m, "m", upper=30.0)
         if drogue_rate_m_s is not None and drogue_cd_area_m2 is not None:
             raise TrajectoryError("give the drogue as a descent rate or as a Cd*A, not both")
         self.drogue_rate_m_s = (None if drogue_rate_m_s is None else
-                                _positive("the drogue descent rate", drogue_rate_m_s, "m/s",
-                                          upper=200.0))
+                                check_positive("the drogue descent rate", drogue_rate_m_s, "m/s",
+                                               upper=200.0))
         self.drogue_cd_area_m2 = (None if drogue_cd_area_m2 is None else
-                                  _positive("the drogue Cd*A", drogue_cd_area_m2, "m^2",
-                                            upper=100.0))
+                                  check_positive("the drogue Cd*A", drogue_cd_area_m2, "m^2",
+                                                 upper=100.0))
         self.main_rate_m_s = (None if main_rate_m_s is None else
-                              _positive("the main descent rate", main_rate_m_s, "m/s",
-                                        upper=100.0))
+                              check_positive("the main descent rate", main_rate_m_s, "m/s",
+                                             upper=100.0))
         if main_deploy_m is not None:
             if self.main_rate_m_s is None:
                 raise TrajectoryError("main_deploy_m is set but there is no main parachute "
                                       "(give main_rate_m_s)")
-            self.main_deploy_m = _positive("the main deploy height", main_deploy_m, "m",
-                                           upper=20000.0)
+            self.main_deploy_m = check_positive("the main deploy height", main_deploy_m, "m",
+                                                upper=20000.0)
         else:
             self.main_deploy_m = None
             if self.main_rate_m_s is not None and self.has_drogue:
@@ -97,10 +81,10 @@ class Rocket:
             raise TrajectoryError(
                 "the main descent rate (%g m/s) must be slower than the drogue's (%g m/s)"
                 % (self.main_rate_m_s, self.drogue_rate_m_s))
-        self.drogue_delay_s = _positive("the drogue delay", drogue_delay_s, "s",
-                                        allow_zero=True, upper=60.0)
-        self.chute_inflation_s = _positive("the parachute inflation time", chute_inflation_s,
-                                           "s", upper=10.0)
+        self.drogue_delay_s = check_positive("the drogue delay", drogue_delay_s, "s",
+                                             allow_zero=True, upper=60.0)
+        self.chute_inflation_s = check_positive("the parachute inflation time", chute_inflation_s,
+                                                "s", upper=10.0)
 
     @property
     def has_drogue(self):

@@ -18,7 +18,12 @@ import json
 import math
 import os
 
-from ground.trajectory.errors import TrajectoryError
+from ground.trajectory import motors
+from ground.trajectory.atmosphere import Atmosphere
+from ground.trajectory.errors import TrajectoryError, check_number, check_positive
+from ground.trajectory.model import simulate
+from ground.trajectory.motor import EngError, load_eng
+from ground.trajectory.rocket import Rocket
 
 VERSION = 1
 REQUIRED = ("motor", "mass_g", "diameter_mm", "cd")
@@ -53,28 +58,24 @@ def _looks_like_path(text):
 
 def _check_value(key, value):
     """The model's own limits on one value (TrajectoryError), in the file's units."""
-    from ground.trajectory.atmosphere import Atmosphere
-    from ground.trajectory.model import _number
-    from ground.trajectory.rocket import _positive
-
     if key == "mass_g":
-        _positive(key, value, "g", upper=500_000.0)
+        check_positive(key, value, "g", upper=500_000.0)
     elif key == "diameter_mm":
-        _positive(key, value, "mm", upper=1000.0)
+        check_positive(key, value, "mm", upper=1000.0)
     elif key == "cd":
-        _positive(key, value, "", allow_zero=True, upper=5.0)
+        check_positive(key, value, "", allow_zero=True, upper=5.0)
     elif key in ("drogue_ms", "main_ms"):
-        _positive(key, value, "m/s", upper=200.0 if key == "drogue_ms" else 100.0)
+        check_positive(key, value, "m/s", upper=200.0 if key == "drogue_ms" else 100.0)
     elif key == "main_deploy_m":
-        _positive(key, value, "m", upper=20000.0)
+        check_positive(key, value, "m", upper=20000.0)
     elif key == "rail_m":
-        _positive(key, value, "m", upper=30.0)
+        check_positive(key, value, "m", upper=30.0)
     elif key == "rail_angle_deg":
-        _number(key, value, "degrees", 0.0, 90.0, high_open=True)
+        check_number(key, value, "degrees", 0.0, 90.0, high_open=True)
     elif key in ("rail_bearing_deg", "wind_dir"):
-        _number(key, value, "degrees", -360.0, 360.0)
+        check_number(key, value, "degrees", -360.0, 360.0)
     elif key == "wind_ms":
-        _number(key, value, "m/s", 0.0, 60.0)
+        check_number(key, value, "m/s", 0.0, 60.0)
     elif key in ("pad_alt_m", "temp_c"):
         try:
             if key == "pad_alt_m":
@@ -146,9 +147,6 @@ def read(path):
 
 def load_motor(text):
     """A Motor from a .eng path or a bundled name; EngError or OSError if it cannot be."""
-    from ground.trajectory import motors
-    from ground.trajectory.motor import EngError, load_eng
-
     if os.path.isfile(text):
         return load_eng(text)
     if _looks_like_path(text):
@@ -184,15 +182,11 @@ class RocketSpec:
 
     def simulate(self, pad_alt_m=None):
         """The predicted FlightResult; TrajectoryError if the rocket cannot fly."""
-        from ground.trajectory.model import simulate
-
         return simulate(self.rocket, self.motor, **self.conditions(pad_alt_m))
 
 
 def rocket_of(values):
     """The Rocket the values describe (TrajectoryError from its own checks)."""
-    from ground.trajectory.rocket import Rocket
-
     name = values.get("name") or "%g g, %g mm rocket" % (values["mass_g"], values["diameter_mm"])
     return Rocket(values["mass_g"] / 1000.0, values["cd"],
                   diameter_m=values["diameter_mm"] / 1000.0,
@@ -203,8 +197,6 @@ def rocket_of(values):
 
 def load(path):
     """A RocketSpec from the file at `path`: read(), then a whole rocket and its motor."""
-    from ground.trajectory.motor import EngError
-
     path = os.fspath(path)
     values = read(path)
     missing = [key for key in REQUIRED if key not in values]

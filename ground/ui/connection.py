@@ -168,9 +168,8 @@ class Connection(QObject):
         self._watch_timer.stop()
         if client is None:
             return
-        if self._fire_mask:
-            client.stop_fire()
-            self._stream_ended(reason)
+        client.stop_fire()  # whatever this object believed: the client's stream is what sends
+        self._stream_ended(reason)
         was_armed = self._armed_mask
         self._armed_mask = 0
         self._log("command", "disconnect")
@@ -196,8 +195,8 @@ class Connection(QObject):
 
     @Slot()
     def disarm(self):
-        if self._fire_mask:
-            self._stop_stream("disarm")
+        # now, not when the worker gets to the DISARM (it may be waiting on an ARM's answer)
+        self._stop_stream("disarm")
 
         def job(client):
             client.disarm()
@@ -223,8 +222,7 @@ class Connection(QObject):
             return
         gen = self._gen
         client.stop_fire()
-        if self._fire_mask:
-            self._stream_ended("abort")
+        self._stream_ended("abort")
         self._log("command", "ABORT")
         try:
             client.link.send(M.Abort())
@@ -235,9 +233,9 @@ class Connection(QObject):
             try:
                 client.abort()
             except CommandRefused as exc:
-                self._post.emit((gen, "_refusal", ("ABORT", exc.reason_name)))
+                self._post.emit((gen, "_refuse", ("ABORT", exc.reason_name)))
             except Exception as exc:  # the ABORT frame already went out; this only reports
-                self._post.emit((gen, "_failure", ("ABORT", one_line(exc))))
+                self._post.emit((gen, "_fail", ("ABORT", one_line(exc))))
             else:
                 self._post.emit((gen, "_disarmed", ("ABORT acknowledged: the pad is SAFE",)))
 
@@ -257,14 +255,12 @@ class Connection(QObject):
         self._log("command", "FIRE channels %s (held)" % _channels(mask))
         try:
             client.start_fire(mask)
-        except LinkError as exc:
-            self._fail("FIRE", one_line(exc))
-            return
         except DeviceError as exc:
             # the client will not send FIRE without the token of a live ARM
             self._refuse("FIRE", one_line(exc))
             return
-        except Exception as exc:
+        except Exception as exc:  # a LinkError, or a port closed under it
+            client.stop_fire()  # the first frame failed: the pump must not send the next
             self._fail("FIRE", one_line(exc))
             return
         if not client.firing:
@@ -307,9 +303,9 @@ class Connection(QObject):
             try:
                 result = job(client)
             except CommandRefused as exc:
-                self._post.emit((gen, "_refusal", (command, exc.reason_name)))
+                self._post.emit((gen, "_refuse", (command, exc.reason_name)))
             except Exception as exc:  # this thread must outlive any one failed command
-                self._post.emit((gen, "_failure", (command, one_line(exc))))
+                self._post.emit((gen, "_fail", (command, one_line(exc))))
             else:
                 if result is not None:
                     self._post.emit((gen, *result))
@@ -318,6 +314,11 @@ class Connection(QObject):
     def _deliver(self, item):
         gen, name, args = item
         if gen != self._gen:
+            if name == "_opened":
+                # it finished connecting after close() or another open(): nobody will ever
+                # close it, and it holds the port (opened exclusively) and its threads
+                threading.Thread(target=args[0].close, name="coalwood-ui-close",
+                                 daemon=True).start()
             return
         try:
             if name.startswith("_"):
@@ -340,12 +341,6 @@ class Connection(QObject):
         self._log("error", line)
         self.error.emit(line)
 
-    def _refusal(self, command, reason):
-        self._refuse(command, reason)
-
-    def _failure(self, command, text):
-        self._fail(command, text)
-
     def _armed(self, mask, heartbeat):
         self._armed_mask = mask
         self._hb_at_arm = heartbeat
@@ -354,6 +349,10 @@ class Connection(QObject):
 
     def _disarmed(self, text):
         self._log("answer", text)
+        self._now_safe()
+
+    def _now_safe(self):
+        """The window's idea of the pad goes back to SAFE (and says so once)."""
         if self._armed_mask:
             self._armed_mask = 0
             self.armed.emit(0)
@@ -379,9 +378,7 @@ class Connection(QObject):
             self._stream_ended(detail)
         elif name == "device-restarted":
             self._stream_ended("device restarted")
-            if self._armed_mask:
-                self._armed_mask = 0
-                self.armed.emit(0)
+            self._now_safe()
         elif name == "link-error":
             # The port stays ours until close() or the next open(): the window keeps
             # showing what it last knew, and reconnecting is the operator's decision.
@@ -394,10 +391,7 @@ class Connection(QObject):
         if self._client is not None:
             self._client.stop_fire()
         self._stream_ended("link lost")
-        if self._armed_mask:
-            # the device drops to SAFE by itself after the link-loss time
-            self._armed_mask = 0
-            self.armed.emit(0)
+        self._now_safe()  # the device drops to SAFE by itself after the link-loss time
         self._log("link", "link lost: %s" % reason)
         self.link_lost.emit(reason)
 
@@ -428,10 +422,9 @@ class Connection(QObject):
         if (self._armed_mask and hb is not None and hb is not self._hb_at_arm
                 and hb.state in (C.STATE_SAFE, C.STATE_FAULT)):
             # e.g. the key turned off, the arm lapsed: the device said SAFE on its own
-            self._armed_mask = 0
-            self._stream_ended("device %s" % C.STATE_NAMES[hb.state])
+            self._stop_stream("device %s" % C.STATE_NAMES[hb.state])
             self._log("device", "device is %s" % C.STATE_NAMES[hb.state])
-            self.armed.emit(0)
+            self._now_safe()
 
 
 def _channels(mask):
