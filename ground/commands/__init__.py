@@ -9,4 +9,5 @@ COMMAND_MODULES = (
     "ground.commands.library",
     "ground.commands.predict",
     "ground.commands.analyze",
+    "ground.commands.gui",
 )
