@@ -7,6 +7,9 @@ with ground/flight/analysis.py. Qt is loaded only for --png.
 With --rocket FILE.json (ground/trajectory/spec.py) the rocket is flown by the trajectory
 model too, and the prediction is set beside the measurements and drawn over them;
 `coalwood download --rocket` does the same with predicted_vs_measured() and write_overlay().
+
+The report's rows (heading_lines, statistics_rows, event_rows, Prediction.rows) are what the
+window's flight view (ground/ui/flight_view.py) shows too, so both say the same.
 """
 
 import argparse
@@ -139,25 +142,51 @@ class Prediction:
                 "cd": self.flight.rocket.cd, "pad_altitude_m": _round(self.pad_alt_m),
                 "time_offset_s": _round(self.offset_s)}
 
-    def lines(self):
-        """The comparison for people, one row per figure."""
+    def curve_over(self, analysis):
+        """(label, times, heights): the predicted altitude on the log's clock, only over the
+        log's span (a model flown to landing would stretch a log cut short)."""
+        model = self.flight
+        t_s = model.t_s + self.offset_s
+        inside = (t_s >= analysis.grid_t_s[0]) & (t_s <= analysis.grid_t_s[-1])
+        return ("predicted (%s, Cd %.3g)" % (model.motor.name, model.rocket.cd),
+                t_s[inside], model.z_m[inside])
+
+    def heading(self):
+        """What was flown: the rocket file, the motor, the rocket and its Cd."""
         f = self.flight
-        out = ["predicted by %s: %s %s in a %s, Cd %.3g" % (
-            os.path.basename(self.spec.source or "the rocket file"), f.motor.manufacturer,
-            f.motor.name, f.rocket.name, f.rocket.cd),
-            "  %-17s %12s %12s  %s" % ("", "predicted", "measured", "predicted - measured")]
+        return "predicted by %s: %s %s in a %s, Cd %.3g" % (
+            # a rocket the program knows (the simulator's sample) has no file
+            os.path.basename(self.spec.source) if self.spec.source else "the model",
+            f.motor.manufacturer,
+            f.motor.name, f.rocket.name, f.rocket.cd)
+
+    def rows(self):
+        """(figure, predicted, measured, predicted - measured) as text, one row per figure."""
+        out = []
         for label, key, pattern, unit in (("apogee", "apogee_m", "%.1f", "m"),
                                           ("time to apogee", "time_to_apogee_s", "%.2f", "s"),
                                           ("max speed", "max_speed_ms", "%.1f", "m/s")):
             diff, pct = self._diff(key)
             measured = self.measured.get(key)
-            out.append("  %-17s %12s %12s  %s" % (
+            out.append((
                 label, (pattern % getattr(self, key)) + " " + unit,
                 "-" if measured is None else (pattern % measured) + " " + unit,
                 "-" if diff is None else "%s %s%s" % (
                     ("%+" + pattern[1:]) % diff, unit,
                     "" if pct is None else " (%+.1f %%)" % pct)))
-        out += ["  warning: %s" % w for w in f.warnings]
+        return out
+
+    @property
+    def warnings(self):
+        """The model's warnings about its flight (one line each)."""
+        return list(self.flight.warnings)
+
+    def lines(self):
+        """The comparison for people, one row per figure."""
+        out = [self.heading(),
+               "  %-17s %12s %12s  %s" % ("", "predicted", "measured", "predicted - measured")]
+        out += ["  %-17s %12s %12s  %s" % row for row in self.rows()]
+        out += ["  warning: %s" % w for w in self.warnings]
         return out
 
 
@@ -193,14 +222,21 @@ def _model_time_at_height_s(flight, height_m):
 
 def predicted_vs_measured(analysis, spec):
     """Fly `spec` (a RocketSpec) for the flight `analysis` describes; a Prediction.
-    The pad is the flight's when it knows it, unless the rocket file gives one."""
+    The pad is the flight's when it knows it, unless the rocket file gives one. CliError
+    (one line) if the rocket cannot fly."""
     from ground.trajectory import TrajectoryError
 
-    pad_alt_m = _pad_alt_m(analysis.flight)
     try:
-        flight = spec.simulate(pad_alt_m)
+        return prediction_for(analysis, spec)
     except TrajectoryError as exc:
         raise CliError("--rocket %s: %s" % (spec.source, exc), EXIT_BAD_INPUT) from None
+
+
+def prediction_for(analysis, spec):
+    """predicted_vs_measured() for callers that are not the command line (the window):
+    TrajectoryError if the rocket cannot fly."""
+    pad_alt_m = _pad_alt_m(analysis.flight)
+    flight = spec.simulate(pad_alt_m)
     # The clocks are matched at liftoff: the log's liftoff event (its own, or the one the
     # analysis detected) against the moment the model's rocket is as high as the log says it
     # was then. A detected liftoff is at the pad, where that is the model's liftoff time; the
@@ -229,13 +265,8 @@ def write_overlay(analysis, prediction, path, width_px=1200, height_px=900):
     title = plot_title(analysis)
     series = plot_series(analysis)
     if prediction is not None:
-        model = prediction.flight
-        t_s = model.t_s + prediction.offset_s
-        # only over the log's span: a model flown to landing would stretch a log cut short
-        inside = (t_s >= analysis.grid_t_s[0]) & (t_s <= analysis.grid_t_s[-1])
         at = max(i for i, item in enumerate(series) if item[3] == "altitude (m)") + 1
-        series.insert(at, ("predicted (%s, Cd %.3g)" % (model.motor.name, model.rocket.cd),
-                           t_s[inside], model.z_m[inside], "altitude (m)"))
+        series.insert(at, (*prediction.curve_over(analysis), "altitude (m)"))
         title += ", predicted %.1f m" % prediction.apogee_m
     return write_png(analysis, path, width_px, height_px, title=title, series=series)
 
@@ -246,12 +277,12 @@ def _fmt(value, pattern, unit=""):
     return (pattern % value) + unit
 
 
-def _print_report(d, out, prediction=None):
-    from ground.trajectory.atmosphere import G0_M_S2  # loaded with the flight already
-
+def heading_lines(d):
+    """The report's first lines (from Analysis.to_dict()): the log, its format and length;
+    then the device and the pad, when the log says."""
     name = os.path.basename(d["source"]) if d["source"] else "flight"
-    print("%s: %s, %d samples over %.1f s" % (name, d["format_title"], d["samples"],
-                                            d["duration_s"] or 0.0), file=out)
+    lines = ["%s: %s, %d samples over %.1f s" % (name, d["format_title"], d["samples"],
+                                                d["duration_s"] or 0.0)]
     about = [x for x in (d.get("device"), d.get("firmware") and "firmware %s" % d["firmware"],
                          d.get("flight") is not None and "flight %s" % d["flight"]) if x]
     pad = []
@@ -260,11 +291,18 @@ def _print_report(d, out, prediction=None):
     if d["pad_altitude_msl_m"] is not None:
         pad.append("%.0f m above sea level" % d["pad_altitude_msl_m"])
     if about or pad:
-        print(", ".join(about + pad), file=out)
-    print(file=out)
+        lines.append(", ".join(about + pad))
+    return lines
+
+
+def statistics_rows(d):
+    """The statistics as (label, text) rows, from Analysis.to_dict(): the report prints them
+    and the window's flight view shows them, so both say the same."""
+    from ground.trajectory.atmosphere import G0_M_S2  # loaded with the flight already
+
     msl = "" if d["apogee_msl_m"] is None else " (%.1f m above sea level)" % d["apogee_msl_m"]
     accel = d["max_accel_ms2"]
-    rows = [
+    return [
         ("apogee", _fmt(d["apogee_agl_m"], "%.1f", " m above the pad") + msl),
         ("time to apogee", _fmt(d["time_to_apogee_s"], "%.2f", " s")),
         ("max speed", _fmt(d["max_speed_ms"], "%.1f", " m/s")
@@ -278,14 +316,24 @@ def _print_report(d, out, prediction=None):
         ("main", _fmt(d["main_rate_ms"], "%.1f", " m/s") + _fmt_for(d["time_under_main_s"])),
         ("flight time", _fmt(d["flight_time_s"], "%.1f", " s")),
     ]
-    for label, text in rows:
+
+
+def event_rows(d):
+    """The events as (time, name, altitude, source) texts, from Analysis.to_dict()."""
+    return [("T%+.2f s" % e["t_s"], e["name"], _fmt(e["altitude_m"], "%.1f", " m"), e["source"])
+            for e in d["events"]]
+
+
+def _print_report(d, out, prediction=None):
+    for line in heading_lines(d):
+        print(line, file=out)
+    print(file=out)
+    for label, text in statistics_rows(d):
         print("  %-17s %s" % (label, text), file=out)
     if d["events"]:
         print("\nevents", file=out)
-        for e in d["events"]:
-            print("  %-11s %-8s %10s  (%s)" % ("T%+.2f s" % e["t_s"], e["name"],
-                                                _fmt(e["altitude_m"], "%.1f", " m"),
-                                                e["source"]), file=out)
+        for when, name, altitude, source in event_rows(d):
+            print("  %-11s %-8s %10s  (%s)" % (when, name, altitude, source), file=out)
     if prediction is not None:
         print(file=out)
         for line in prediction.lines():
