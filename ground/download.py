@@ -75,6 +75,12 @@ class FlightChanged(DownloadError):
     """The flight on the device is no longer the one being downloaded."""
 
 
+class DownloadCancelled(DownloadError):
+    """`Downloader.cancel()` stopped the download; what arrived is kept for the next call."""
+
+    resumable = True
+
+
 class FlightIdentity(namedtuple("FlightIdentity", "device_id flight size_bytes crc32 sha256")):
     """What makes a partial download resumable: the same flight, byte for byte."""
 
@@ -477,6 +483,8 @@ class Downloader:
     out_dir: where parts and finished files go (None: memory only; a resume then works
     only within this Downloader). progress(done_bytes, total_bytes, rate_bytes_per_s) is
     called on the calling thread at most every progress_period_s, and once at the end.
+    `cancel()`, from any thread, stops the download running now (or the next one to
+    start, if none is running) with DownloadCancelled.
     """
 
     def __init__(self, client, out_dir=None, progress=None, window_bytes=WINDOW_BYTES,
@@ -494,6 +502,7 @@ class Downloader:
         self._transfer = None
         self._identity = None  # of the flight being downloaded
         self._busy_seen = False  # a read was refused BUSY during this download
+        self._cancel_asked = False  # guarded by _cond; cleared when a download() ends
         self.last_transfer = None  # the Transfer of the latest call, for its stats
         self.discarded_stale = False
 
@@ -525,6 +534,15 @@ class Downloader:
         partial = self._partial(identity, self._store(identity))
         return partial[0].total if partial is not None else 0
 
+    def cancel(self):
+        """Stop the running download: it raises DownloadCancelled within one wait period,
+        keeping what arrived (in memory and, with out_dir, in the part) so the next call
+        for the same flight resumes. Thread-safe. With no download running, the next one
+        to start is the one cancelled; a download that ends anyway forgets the request."""
+        with self._cond:
+            self._cancel_asked = True
+            self._cond.notify_all()
+
     def download(self, info):
         """Fetch, verify and (with out_dir) store one flight, given its FLIGHT_INFO from a fresh
         FLIGHT_LIST. Returns a DownloadResult; raises a DownloadError, a LinkError or a
@@ -551,6 +569,7 @@ class Downloader:
             client.on_flight_data = None
             with self._cond:
                 self._transfer = None
+                self._cancel_asked = False  # a cancel that came too late is not kept for later
             if not ok:
                 self._partials[identity] = (transfer.have, transfer.data)
                 if store is not None:
@@ -629,10 +648,15 @@ class Downloader:
                     if w.nak is not None:
                         self._refused(transfer, w)
                 complete = transfer.complete
+                cancelled = self._cancel_asked
                 stalled = transfer.stalled
-                requests = [] if complete else transfer.next_requests(now)
+                requests = [] if complete or cancelled else transfer.next_requests(now)
             if complete:
-                break
+                break  # a cancel that lost the race to the last byte: the flight is whole
+            if cancelled:
+                raise DownloadCancelled("flight %d: download cancelled with %d of %d bytes held"
+                                        % (transfer.flight, transfer.held_bytes,
+                                           transfer.size_bytes))
             if stalled:
                 if self._busy_seen:
                     self._ask_if_busy()
@@ -653,7 +677,7 @@ class Downloader:
                 self._checkpoint(transfer, store, saved)
                 next_checkpoint = time.monotonic() + self.checkpoint_s
             with self._cond:
-                if transfer.complete or transfer.head_ready():
+                if transfer.complete or transfer.head_ready() or self._cancel_asked:
                     continue
                 wait_s = LOOP_WAIT_S  # NAKs, progress and checkpoints are looked at this often
                 deadline = transfer.next_deadline_ms()

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 
 import pytest
 from synthetic_flight import damage_record, write_flight
@@ -26,6 +27,7 @@ from ground.download import (
     SIDECAR_SUFFIX,
     WINDOW_BYTES,
     DeviceBusy,
+    DownloadCancelled,
     DownloadCorrupt,
     Downloader,
     DownloadStalled,
@@ -372,6 +374,62 @@ def test_cut_link_stalls_and_the_same_downloader_resumes_in_memory(board_100k):
         client.close()
 
 
+def test_cancel_keeps_what_arrived_and_the_next_call_fetches_only_the_rest(board_100k, tmp_path):
+    root, flight, expected = board_100k
+    out = tmp_path / "out"
+    client = _client(root)
+    try:
+        (info,) = client.flight_list()
+        downloader = Downloader(client, str(out), progress_period_s=0)
+        downloader.progress = _stop_at(0.3, downloader.cancel)
+        with pytest.raises(DownloadCancelled) as exc:
+            downloader.download(info)
+        assert exc.value.resumable
+        held = downloader.partial_bytes(info)
+        assert 0.3 * len(expected) <= held < len(expected)
+        assert downloader.last_transfer.stats.new_bytes == held
+        name = flight_file_name(client.info.device_id, flight)
+        assert sorted(os.listdir(out)) == sorted([name + PART_SUFFIX, name + SIDECAR_SUFFIX])
+        sidecar = json.loads((out / (name + SIDECAR_SUFFIX)).read_text())
+        assert sum(b - a for a, b in sidecar["ranges"]) == held  # all of it, not the last checkpoint
+        # a new Downloader, as after a restart of the window: the part on disk is resumed
+        result = Downloader(client, str(out)).download(info)
+    finally:
+        client.close()
+    assert result.data == expected and result.held_at_start == held
+    assert result.stats.new_bytes == len(expected) - held
+    fetched = result.stats.new_bytes + result.stats.duplicate_bytes
+    assert fetched <= len(expected) - held + 2 * WINDOW_BYTES  # the rest, never from 0
+    assert sorted(os.listdir(out)) == [name]
+
+
+def test_cancel_from_another_thread_ends_a_waiting_download_before_it_would_stall(board_100k):
+    root, _flight, expected = board_100k
+    client = _client(root)
+    try:
+        (info,) = client.flight_list()
+        device = client.link._port.device
+        downloader = Downloader(client, progress_period_s=0)
+
+        def fall_silent_then_cancel():
+            # nothing arrives any more: the download waits (a stall takes 3 x 250 ms)
+            device.cut_link(True)
+            threading.Timer(0.05, downloader.cancel).start()
+
+        downloader.progress = _stop_at(0.3, fall_silent_then_cancel)
+        with pytest.raises(DownloadCancelled):
+            downloader.download(info)
+        held = downloader.partial_bytes(info)
+        assert 0.3 * len(expected) <= held < len(expected)
+        device.cut_link(False)
+        downloader.progress = None
+        result = downloader.download(info)  # the cancel was used up: this one runs to the end
+        assert result.data == expected and result.held_at_start == held
+        assert result.stats.new_bytes == len(expected) - held
+    finally:
+        client.close()
+
+
 def test_damaged_record_is_reported_with_its_offset_and_the_rest_kept(tmp_path):
     root = str(tmp_path / "board")
     flight, _path, clean = write_flight(root, size_bytes=20_000)
@@ -462,6 +520,16 @@ def test_download_is_refused_while_armed_and_works_once_safe(listed_5k):
     client.disarm()
     client.status()
     assert Downloader(client).download(info).data[:4] == b"CWFL"
+
+
+def test_a_cancel_asked_between_downloads_stops_the_next_one_before_it_asks(listed_5k):
+    client, info = listed_5k
+    downloader = Downloader(client)
+    downloader.cancel()
+    with pytest.raises(DownloadCancelled):
+        downloader.download(info)
+    assert downloader.last_transfer.stats.requests == 0 and downloader.partial_bytes(info) == 0
+    assert downloader.download(info).data[:4] == b"CWFL"
 
 
 def test_no_such_flight_is_named(listed_5k):
