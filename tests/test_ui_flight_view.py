@@ -18,8 +18,7 @@ from PySide6 import QtWidgets
 
 from ground.cli import main
 from ground.flight import analyze, load
-from ground.sim.device import rocket_for_motor
-from ground.trajectory.spec import RocketSpec
+from ground.trajectory.spec import sample_spec
 from ground.ui.flight_view import FlightView
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "flights"
@@ -286,7 +285,7 @@ def test_the_simulators_sample_rocket_predicts_as_its_rocket_file(view, flown):
     path, rocket = flown
     assert view.show_file(path) and view.set_rocket_file(rocket)
     from_file = cells(view.prediction_table)
-    sample = RocketSpec({}, source=None, **rocket_for_motor("C6"))
+    sample = sample_spec("C6")
     assert view.set_prediction_source(sample)
     assert cells(view.prediction_table) == from_file
     assert "predicted" in view.curves

@@ -147,6 +147,28 @@ def test_the_window_remembers_its_layout_and_the_last_port(qtbot, make_window, s
     assert not again.log_dock.isVisible()
 
 
+def test_a_flight_downloaded_from_the_simulator_opens_with_its_rocket_predicted(
+        qtbot, make_window, tmp_path):
+    from tests.flown import fly
+
+    board = tmp_path / "board"
+    fly(board, "C6", seed=3)
+    win = make_window()
+    _connect(qtbot, win, "sim://?seed=3&motor=C6&storage=%s" % board)
+    panel = win.device_flights
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=5000)
+    with qtbot.waitSignal(win.flight_view.shown, timeout=20000):
+        panel.download_all()
+    assert win.tabs.currentIndex() == 1
+    qtbot.waitUntil(lambda: win.library.table.rowCount() == 1, timeout=3000)
+    view = win.flight_view
+    assert view.prediction is not None and "predicted" in view.curves
+    assert view.prediction.flight.motor.name == "C6"
+    # a flight opened from the library is not compared with a rocket it may not have flown
+    win.open_flight(str(panel.last_result.path))
+    assert view.prediction is None
+
+
 def test_every_launch_path_key_is_listed(qtbot, make_window):
     win = make_window()
     keys = {key for key, _what in win.shortcuts()}

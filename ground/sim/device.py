@@ -63,10 +63,10 @@ class ManualClock:
 
 def rocket_for_motor(name):
     """The sample rocket for a bundled motor, as SimHal's `rocket` argument (ValueError if none)."""
-    from ground.trajectory import examples, motors
+    from ground.trajectory.spec import sample_spec
 
-    stem = motors.file_name(name)  # EngError (a ValueError) names the motors there are
-    return {"rocket": examples.sample_rocket(stem), "motor": motors.load(stem)}
+    spec = sample_spec(name)  # EngError (a ValueError) names the motors there are
+    return {"rocket": spec.rocket, "motor": spec.motor}
 
 
 class WarpClock:

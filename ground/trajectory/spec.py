@@ -240,3 +240,13 @@ def save(path, values):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     return path
+
+
+def sample_spec(motor_name):
+    """The sample rocket for a bundled motor (the one the simulated pad flies) as a
+    RocketSpec with no file: what the window compares a simulated flight with.
+    ValueError (EngError) naming the bundled motors if there is no such motor."""
+    from ground.trajectory import examples, motors
+
+    stem = motors.file_name(motor_name)
+    return RocketSpec({}, examples.sample_rocket(stem), motors.load(stem))

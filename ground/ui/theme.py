@@ -12,6 +12,7 @@ or a dynamic property `role` (and `level` for banners) and this stylesheet style
     role=banner      a state line; level = ok | info | warn | danger
     role=readout     large live numbers (altitude, speed, battery)
     role=heading     a panel's title
+    role=status      a panel's one-line message; role=error the same saying something failed
 """
 
 from PySide6.QtGui import QFont, QPalette
@@ -50,6 +51,8 @@ QToolTip { color: #000000; background: #ffffcc; border: 1px solid #000000; }
 *[role="countdown"] { font-size: 96pt; font-weight: 900; font-family: "DejaVu Sans Mono", monospace; }
 *[role="readout"] { font-size: 20pt; font-weight: bold; font-family: "DejaVu Sans Mono", monospace; }
 *[role="heading"] { font-size: 14pt; font-weight: 900; }
+*[role="status"] { font-weight: bold; }
+*[role="error"] { font-weight: 900; background: #b00000; color: #ffffff; padding: 3px; }
 *[role="banner"] { font-size: 18pt; font-weight: 900; border: 3px solid #000000; padding: 6px; }
 *[role="banner"][level="ok"] { background: #d9f2d9; }
 *[role="banner"][level="info"] { background: #ffffff; }

@@ -57,6 +57,24 @@ WINDOW_SHORTCUTS = (
 )
 
 
+def simulated_rocket(device_info):
+    """The sample rocket a sim:// pad with `motor=` flies (a RocketSpec), else None."""
+    import urllib.parse
+
+    from ground.trajectory.spec import sample_spec
+
+    url = (device_info or {}).get("url") or ""
+    if not url.lower().startswith("sim://"):
+        return None
+    motor = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("motor")
+    if not motor:
+        return None
+    try:
+        return sample_spec(motor[-1])
+    except ValueError:
+        return None
+
+
 def default_settings():
     return QSettings(ORGANIZATION, APPLICATION)
 
@@ -170,11 +188,15 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_flight_downloaded(self, path):
         self.library.refresh()
-        self.open_flight(path)
+        self.open_flight(path, simulated_rocket(self.bar.device_info))
 
     @Slot(str)
-    def open_flight(self, path):
+    def open_flight(self, path, known_rocket=None):
+        """Show a flight; `known_rocket` (a RocketSpec) is drawn over it as the prediction
+        (the Simulator's sample rocket for a flight it flew). A rocket file chosen in the
+        view is the other way to compare."""
         self.tabs.setCurrentIndex(TAB_FLIGHTS)
+        self.flight_view.set_prediction_source(known_rocket)
         self.flight_view.show_file(path)
 
     # --- connecting -------------------------------------------------------------------------------
