@@ -67,6 +67,7 @@ class DeviceClient:
         self._flight_infos = {}  # FLIGHT_LIST seq -> [monotonic s of the last, {index: FlightInfo}]
         self._cmd_lock = threading.Lock()
         self._token = None
+        self._arm_epoch = 0  # bumped by every DISARM/ABORT: an ARM answered after one is stale
         self._armed_mask = 0
         self._firing_mask = 0
         self.fire_nak = None
@@ -210,8 +211,15 @@ class DeviceClient:
 
     def arm(self, channel_mask, override_continuity=False):
         flags = C.ARM_OVERRIDE_CONTINUITY if override_continuity else 0
+        with self._cond:
+            epoch = self._arm_epoch
         ack = self.command(M.Arm(channel_mask, flags), expect=M.ArmAck)
         with self._cond:
+            if epoch != self._arm_epoch:
+                # an ABORT or DISARM went out while this ARM waited for its answer: the
+                # device armed, then went SAFE; a token kept now would be refreshed and
+                # offered to FIRE for an arm that is over
+                raise DeviceError("ARM overtaken by ABORT or DISARM: the pad is SAFE")
             self._token = bytes(ack.token)
             self._armed_mask = ack.channel_mask
             self._next_refresh = time.monotonic() + REFRESH_PERIOD_S
@@ -223,6 +231,7 @@ class DeviceClient:
             self._firing_mask = 0
             self._armed_mask = 0
             self._token = None
+            self._arm_epoch += 1
 
     def disarm(self):
         self._forget_arm()

@@ -146,6 +146,45 @@ def test_abort_while_firing_stops_the_output_within_250_ms():
         client.close()
 
 
+def test_an_arm_answered_after_an_abort_leaves_no_token():
+    """The window sends ABORT at once, even while an ARM waits for its answer: the device
+    arms and then goes SAFE, and the client must not keep (and refresh, and fire with) the
+    token that ARM brings back."""
+    import threading
+
+    from ground.client import DeviceError
+
+    client = DeviceClient("sim://?seed=6")
+    client.connect()
+    try:
+        device = client.link._port.device
+        client.status()
+        device.cut_link(True)  # the ARM goes unanswered (and is resent) until the link is back
+        outcome = []
+
+        def arm():
+            try:
+                outcome.append(client.arm(1))
+            except DeviceError as exc:
+                outcome.append(exc)
+
+        arming = threading.Thread(target=arm)
+        arming.start()
+        time.sleep(0.05)
+        client._forget_arm()  # what abort() does first, before its DISARM waits its turn
+        device.cut_link(False)
+        arming.join(5)
+        assert len(outcome) == 1 and isinstance(outcome[0], DeviceError)
+        assert "overtaken" in str(outcome[0])
+        with pytest.raises(DeviceError, match="not armed"):
+            client.start_fire(1)
+        client.abort()
+        assert device.status_dict()["state"] == "SAFE"
+        assert not [e for e in device.edges if e[2]]
+    finally:
+        client.close()
+
+
 def test_igniter_test_reads_and_fires(capsys):
     assert main(["igniter-test", "--port", "sim://?seed=5", "--channel", "1"]) == 0
     out = capsys.readouterr().out
