@@ -247,3 +247,24 @@ def test_signals_do_not_eat_references_to_true():
     # other threads (simulators still winding down) move the count a little either way;
     # the fault takes one reference per emit, 400 here
     assert sys.getrefcount(True) - before > -100
+
+
+def test_the_window_fits_a_laptop_screen(qtbot, make_window):
+    win = make_window()
+    hint = win.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768 - 40  # less a task bar
+
+
+def test_the_toolbar_abort_works_from_the_flights_tab(qtbot, make_window):
+    win = make_window()
+    device = _connect(qtbot, win)
+    qtbot.waitUntil(lambda: device.status_dict()["igniters"][0]["continuity"] == "CONNECTED",
+                    timeout=3000)
+    with qtbot.waitSignal(win.conn.armed, timeout=3000):
+        win.conn.arm(1)
+    win.tabs.setCurrentIndex(1)
+    assert win.toolbar_abort.isVisible() and win.toolbar_abort.isEnabled()
+    with qtbot.waitSignal(win.conn.armed, timeout=3000) as blocker:
+        win.toolbar_abort.click()
+    assert blocker.args == [0]
+    assert device.status_dict()["state"] == "SAFE"

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -271,9 +272,11 @@ class DeviceFlightsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.message = QLabel()
         self.message.setObjectName("deviceFlightsMessage")
+        _wrapping(self.message)
         self.message.setProperty("role", "status")
         self.folder_label = QLabel("Downloads go to %s" % self.out_dir)
         self.folder_label.setObjectName("downloadFolder")
+        _wrapping(self.folder_label)
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         buttons = QHBoxLayout()
@@ -590,6 +593,13 @@ LIBRARY_COLUMNS = ("Id", "Date", "Name", "Device", "Flight", "Apogee", "Motor", 
 IMPORT_FILTER = "Flight logs (*.cwf *.csv *.pf2 *.txt);;All files (*)"
 
 
+def _wrapping(label):
+    """A message line that wraps instead of widening the panel (paths are long)."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
 class LibraryPanel(QWidget):
     """The local flight library: every downloaded or imported flight, byte for byte.
 
@@ -628,6 +638,7 @@ class LibraryPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.message = QLabel()
         self.message.setObjectName("libraryMessage")
+        _wrapping(self.message)
         self.message.setProperty("role", "status")
 
         buttons = QHBoxLayout()

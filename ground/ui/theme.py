@@ -41,6 +41,7 @@ QToolTip { color: #000000; background: #ffffcc; border: 1px solid #000000; }
 *[role="abort"] { background: #b00000; color: #ffffff; border: 4px solid #000000;
                   font-size: 28pt; font-weight: 900; min-height: 2.2em; }
 *[role="abort"]:pressed { background: #700000; }
+*[role="abort"][compact="true"] { font-size: 16pt; min-height: 1.4em; border-width: 3px; }
 *[role="fire"] { background: #ffb000; color: #000000; border: 4px solid #000000;
                  font-size: 24pt; font-weight: 900; min-height: 2.2em; }
 *[role="fire"]:pressed { background: #ff6a00; }

@@ -21,8 +21,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QFrame,
     QMainWindow,
     QMessageBox,
+    QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -90,8 +93,15 @@ class MainWindow(QMainWindow):
         self.bar = ConnectionBar(self.conn)
         toolbar = QToolBar("Connection", objectName="connection_toolbar")
         toolbar.setMovable(False)
-        toolbar.addWidget(self.bar)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar_abort = QPushButton("ABORT  (Esc)", objectName="toolbarAbort")
+        self.toolbar_abort.setProperty("role", "abort")
+        self.toolbar_abort.setProperty("compact", "true")
+        self.toolbar_abort.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must never press it
+        self.toolbar_abort.setToolTip("Stop any fire stream and make the pad SAFE (Esc), "
+                                      "from any tab")
+        toolbar.addWidget(self.toolbar_abort)  # first: a narrow toolbar folds its end away
+        toolbar.addWidget(self.bar)
 
         self.pad = PadPanel(self.conn)
         self.launch = LaunchPanel(self.conn, self.pad, **(launch_options or {}))
@@ -105,8 +115,15 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.pad)
         column.addWidget(self.launch, 1)
+        # On a laptop's 768 lines the pad and launch panels may not both fit: they scroll,
+        # and ABORT stays in reach on the toolbar whatever is scrolled or whichever tab shows.
+        self.launch_scroll = QScrollArea(objectName="launch_scroll")
+        self.launch_scroll.setWidgetResizable(True)
+        self.launch_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.launch_scroll.setWidget(left)
+        self.launch_scroll.setMinimumWidth(left.minimumSizeHint().width() + 20)
         self.launch_split = QSplitter(Qt.Orientation.Horizontal, objectName="launch_split")
-        self.launch_split.addWidget(left)
+        self.launch_split.addWidget(self.launch_scroll)
         self.launch_split.addWidget(self.telemetry)
         self.launch_split.setStretchFactor(1, 1)
 
@@ -126,9 +143,11 @@ class MainWindow(QMainWindow):
 
         self.log = EventLog(self.conn)
         self.log_dock = QDockWidget("Event log", self, objectName="event_log_dock")
+        self.log.view.setMinimumHeight(48)  # the log gives way first on a small screen
         self.log_dock.setWidget(self.log)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
 
+        self.toolbar_abort.clicked.connect(self.launch.abort)
         self.device_flights.flight_ready.connect(self._on_flight_downloaded)
         self.library.open_requested.connect(self.open_flight)
         self.bar.port_chosen.connect(self._remember_port)
