@@ -16,3 +16,5 @@ collect_ignore_glob = ["micropython/*"]
 def _no_user_flight_library(tmp_path, monkeypatch):
     """Downloads add to the flight library: in tests it is a temporary one, never the user's."""
     monkeypatch.setenv("COALWOOD_LIBRARY", str(tmp_path / "flight-library"))
+    # and the window's settings (layout, last port) are a temporary file, never the user's
+    monkeypatch.setenv("COALWOOD_SETTINGS", str(tmp_path / "coalwood-settings.ini"))

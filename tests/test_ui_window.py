@@ -2,6 +2,8 @@
 event log, remembered settings, keys, `coalwood gui` without a display."""
 
 
+import os
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -268,3 +270,33 @@ def test_the_toolbar_abort_works_from_the_flights_tab(qtbot, make_window):
         win.toolbar_abort.click()
     assert blocker.args == [0]
     assert device.status_dict()["state"] == "SAFE"
+
+
+def test_coalwood_gui_opens_the_window_and_connects_to_the_port(qtbot, tmp_path, monkeypatch):
+    """The command itself: `coalwood gui --port URL` shows the window, connects, and exits 0
+    when the window is closed (the settings go to $COALWOOD_SETTINGS, set by conftest)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ground.cli import main
+
+    seen = {}
+
+    def watch():
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)
+                   and w.isVisible()]
+        if windows and windows[0].conn.is_connected:
+            win = windows[0]
+            seen["board"] = win.bar.device_label.text()
+            seen["state"] = win.launch.state
+            win.close()
+            QApplication.instance().quit()
+        else:
+            QTimer.singleShot(50, watch)
+
+    QTimer.singleShot(50, watch)
+    QTimer.singleShot(15000, QApplication.instance().quit)  # a failing run ends too
+    assert main(["gui", "--port", SIM]) == 0
+    assert "2 channels" in seen["board"] and seen["state"] == "SAFE"
+    stored = QSettings(os.environ["COALWOOD_SETTINGS"], QSettings.Format.IniFormat)
+    assert stored.value("last_port") == SIM

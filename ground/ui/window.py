@@ -79,6 +79,11 @@ def simulated_rocket(device_info):
 
 
 def default_settings():
+    """The user's settings, or the INI file $COALWOOD_SETTINGS names (a laptop kept for the
+    range with its own layout; the tests, which never touch the user's)."""
+    path = os.environ.get("COALWOOD_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
     return QSettings(ORGANIZATION, APPLICATION)
 
 
