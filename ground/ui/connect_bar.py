@@ -10,6 +10,7 @@ sim://?... . Opening, closing and the link's health all go through the Connectio
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -78,11 +79,27 @@ class ConnectionBar(QWidget):
         self.device_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.device_info = None
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(4, 4, 4, 4)
-        for w in (QLabel("Port"), self.ports, self.refresh_button, self.connect_button,
-                  self.link_state, self.link_label, self.device_label):
-            row.addWidget(w)
+        # two lines: what to do (port, connect, link state) above what is known (counts,
+        # board); the second line may be cut short on a narrow window (its tooltip is whole),
+        # the first never is
+        for label in (self.link_label, self.device_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 2, 4, 2)
+        grid.setVerticalSpacing(2)
+        top = QHBoxLayout()
+        port_label = QLabel("Port", objectName="port_label")
+        port_label.setBuddy(self.ports)
+        top.addSpacing(6)
+        for w in (port_label, self.ports, self.refresh_button, self.connect_button,
+                  self.link_state):
+            top.addWidget(w)
+        top.addStretch(1)
+        grid.addLayout(top, 0, 0, 1, 2)
+        grid.addWidget(self.link_label, 1, 0)
+        grid.addWidget(self.device_label, 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
 
         self.refresh_button.clicked.connect(self.rescan)
         self.connect_button.clicked.connect(self.toggle)
@@ -160,6 +177,7 @@ class ConnectionBar(QWidget):
         self.device_label.setText("%s, firmware %s, protocol %s, %d channels, id %s" % (
             info["board"], info["firmware"], info["protocol_version"], info["channels"],
             info["device_id"][:12]))
+        self.device_label.setToolTip(self.device_label.text())
         self.refresh_quality()
 
     def _on_disconnected(self, reason):
@@ -188,5 +206,6 @@ class ConnectionBar(QWidget):
     def refresh_quality(self):
         q = self.conn.link_quality()
         self.link_label.setText(describe_quality(q))
+        self.link_label.setToolTip(self.link_label.text())
         if q["connected"] and q["link_ok"] and self.link_state.text() == "LINK LOST":
             self._show_state("LINK OK", "ok")

@@ -352,8 +352,8 @@ class FlightView(QtWidgets.QWidget):
                 position = EVENT_LABEL_POSITIONS[k % len(EVENT_LABEL_POSITIONS)]
                 line = pg.InfiniteLine(pos=float(event.t_s), angle=90, movable=False, pen=pen,
                                        label=event.name,
-                                       labelOpts={"position": position, "color": "k",
-                                                  "fill": pg.mkBrush(255, 255, 255, 220)})
+                                       # no fill: labels must not hide the curves
+                                       labelOpts={"position": position, "color": "k"})
                 plot.addItem(line)
                 self.event_lines[name].append(line)
 

@@ -86,7 +86,8 @@ PEN_SPEED = pg.mkPen("#0033cc", width=3)
 PEN_BATTERY = pg.mkPen("#005a00", width=3)
 PEN_STATE_MARK = pg.mkPen("#b00000", width=2, style=Qt.PenStyle.DashLine)
 PEN_COMMAND_MARK = pg.mkPen("#000000", width=2, style=Qt.PenStyle.DotLine)
-MARK_LABEL_OPTS = {"color": "#000000", "fill": (255, 255, 255, 220), "movable": False}
+# no fill: a label over the curve must not hide the flight under it
+MARK_LABEL_OPTS = {"color": "#000000", "fill": None, "movable": False}
 MARK_LABEL_POSITIONS = (0.92, 0.78, 0.64)  # staggered so marks close together stay readable
 
 # the smallest y span shown, so noise on the pad is not blown up to fill the plot
@@ -308,7 +309,7 @@ class TelemetryPanel(QWidget):
         outer.addLayout(controls)
 
         self.altitude_plot = self._plot("telemetryAltitudePlot", "altitude", "m")
-        self.speed_plot = self._plot("telemetrySpeedPlot", "vertical speed", "m/s")
+        self.speed_plot = self._plot("telemetrySpeedPlot", "speed", "m/s")
         self.battery_plot = self._plot("telemetryBatteryPlot", "battery", "V")
         self.speed_plot.setXLink(self.altitude_plot)
         self.battery_plot.setXLink(self.altitude_plot)
@@ -321,8 +322,11 @@ class TelemetryPanel(QWidget):
         self.battery_curve = self._curve(self.battery_plot, PEN_BATTERY)
         self.speed_plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen(PLOT_FOREGROUND)),
                                 ignoreBounds=True)
-        for plot, stretch in ((self.altitude_plot, 3), (self.speed_plot, 2),
-                              (self.battery_plot, 1)):
+        # the battery plot carries the time axis under its data: it needs the height for both
+        for plot, stretch, min_height_px in ((self.altitude_plot, 3, 80),
+                                             (self.speed_plot, 2, 70),
+                                             (self.battery_plot, 1, 95)):
+            plot.setMinimumHeight(min_height_px)
             outer.addWidget(plot, stretch)
 
     def _plot(self, name, title, units):

@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFrame,
+    QHBoxLayout,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +46,7 @@ from ground.ui.telemetry import TelemetryPanel
 ORGANIZATION = "Coalwood"
 APPLICATION = "Coalwood ground station"
 TAB_LAUNCH, TAB_FLIGHTS = 0, 1
+LOG_DOCK_HEIGHT_PX = 130
 
 # (menu, action text, key, what it does) beyond the launch panel's own keys
 WINDOW_SHORTCUTS = (
@@ -96,17 +97,12 @@ class MainWindow(QMainWindow):
         self.conn = Connection(self, key=key)
 
         self.bar = ConnectionBar(self.conn)
-        toolbar = QToolBar("Connection", objectName="connection_toolbar")
-        toolbar.setMovable(False)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        self.toolbar_abort = QPushButton("ABORT  (Esc)", objectName="toolbarAbort")
+        self.toolbar_abort = QPushButton("ABORT\n(Esc)", objectName="toolbarAbort")
         self.toolbar_abort.setProperty("role", "abort")
         self.toolbar_abort.setProperty("compact", "true")
         self.toolbar_abort.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must never press it
         self.toolbar_abort.setToolTip("Stop any fire stream and make the pad SAFE (Esc), "
                                       "from any tab")
-        toolbar.addWidget(self.toolbar_abort)  # first: a narrow toolbar folds its end away
-        toolbar.addWidget(self.bar)
 
         self.pad = PadPanel(self.conn)
         self.launch = LaunchPanel(self.conn, self.pad, **(launch_options or {}))
@@ -121,7 +117,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.pad)
         column.addWidget(self.launch, 1)
         # On a laptop's 768 lines the pad and launch panels may not both fit: they scroll,
-        # and ABORT stays in reach on the toolbar whatever is scrolled or whichever tab shows.
+        # and ABORT stays in reach above the tabs whatever is scrolled or whichever tab shows.
         self.launch_scroll = QScrollArea(objectName="launch_scroll")
         self.launch_scroll.setWidgetResizable(True)
         self.launch_scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -144,7 +140,17 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(objectName="main_tabs")
         self.tabs.addTab(self.launch_split, "Launch")
         self.tabs.addTab(self.flights_split, "Flights")
-        self.setCentralWidget(self.tabs)
+        # ABORT and the connection sit above the tabs, never folded away or scrolled off
+        central = QWidget()
+        page = QVBoxLayout(central)
+        page.setContentsMargins(2, 2, 2, 2)
+        page.setSpacing(2)
+        top = QHBoxLayout()
+        top.addWidget(self.toolbar_abort)
+        top.addWidget(self.bar, 1)
+        page.addLayout(top)
+        page.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
 
         self.log = EventLog(self.conn)
         self.log_dock = QDockWidget("Event log", self, objectName="event_log_dock")
@@ -247,10 +253,14 @@ class MainWindow(QMainWindow):
         state = s.value("window_state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        else:  # a first start: the log is a few lines, the launch column gets the height
+            self.resizeDocks([self.log_dock], [LOG_DOCK_HEIGHT_PX], Qt.Orientation.Vertical)
         for name, splitter in self._splitters().items():
             saved = s.value(name)
             if isinstance(saved, QByteArray) and not saved.isEmpty():
                 splitter.restoreState(saved)
+            elif name == "flights_split":  # a first start: the flight view gets the room
+                splitter.setSizes([380, 1020])
         tab = s.value("tab", TAB_LAUNCH)
         with contextlib.suppress(TypeError, ValueError):
             self.tabs.setCurrentIndex(int(tab))
