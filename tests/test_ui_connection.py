@@ -5,6 +5,8 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from ui_sim import arm
+
 from ground.ui import Connection
 from protocol import constants as C
 
@@ -23,29 +25,6 @@ def open_conn(qtbot):
     yield make
     for conn in made:
         conn.close()
-
-
-def _wait_for_continuity(qtbot, conn, channel=0):
-    """A device just started has not measured its channels yet (as the CLI's preflight)."""
-    seen = []
-    asked = [0]
-    conn.status.connect(seen.append)
-
-    def connected():
-        if len(seen) >= asked[0]:  # one question at a time
-            asked[0] += 1
-            conn.request_status()
-        return bool(seen) and seen[-1].channels[channel].continuity == C.CONT_CONNECTED
-
-    qtbot.waitUntil(connected, timeout=3000)
-    conn.status.disconnect(seen.append)
-
-
-def _arm(qtbot, conn, mask=1):
-    _wait_for_continuity(qtbot, conn)
-    with qtbot.waitSignal(conn.armed, timeout=3000) as blocker:
-        conn.arm(mask)
-    assert blocker.args == [mask]
 
 
 def test_connect_emits_the_board_and_logs_it(qtbot, open_conn):
@@ -82,7 +61,7 @@ def test_arm_with_the_key_off_is_refused_with_the_devices_reason(qtbot, open_con
 
 def test_arm_then_hold_to_fire_burns_the_igniter(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=1&ch1=ematch&ch2=open")
-    _arm(qtbot, conn)
+    arm(qtbot, conn)
     with qtbot.waitSignal(conn.fired, timeout=1000) as blocker:
         conn.start_fire(1)
     assert blocker.args == [1] and conn.is_firing
@@ -107,7 +86,7 @@ def test_fire_without_arming_is_refused_and_never_fires(qtbot, open_conn):
 
 def test_abort_while_armed_makes_the_pad_safe(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=2")
-    _arm(qtbot, conn)
+    arm(qtbot, conn)
     assert device.status_dict()["state"] == "ARMED"
     with qtbot.waitSignal(conn.armed, timeout=2000) as blocker:
         conn.abort()
@@ -118,7 +97,7 @@ def test_abort_while_armed_makes_the_pad_safe(qtbot, open_conn):
 
 def test_abort_while_firing_stops_the_stream_and_makes_the_pad_safe(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=6&ch1=dud")  # a dud: it would burn on and on
-    _arm(qtbot, conn)
+    arm(qtbot, conn)
     with qtbot.waitSignal(conn.fired, timeout=1000):
         conn.start_fire(1)
     qtbot.waitUntil(lambda: any(device.status_dict()["outputs"]), timeout=1000)
@@ -135,7 +114,7 @@ def test_abort_while_firing_stops_the_stream_and_makes_the_pad_safe(qtbot, open_
 
 def test_close_while_firing_stops_the_stream(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=7&ch1=dud")
-    _arm(qtbot, conn)
+    arm(qtbot, conn)
     with qtbot.waitSignal(conn.fired, timeout=1000):
         conn.start_fire(1)
     client = conn.client
@@ -152,7 +131,7 @@ def test_close_while_firing_stops_the_stream(qtbot, open_conn):
 
 def test_unplug_while_firing_is_link_lost_and_the_stream_stops(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=3&ch1=dud")
-    _arm(qtbot, conn)
+    arm(qtbot, conn)
     with qtbot.waitSignal(conn.fired, timeout=1000):
         conn.start_fire(1)
     with qtbot.waitSignals([conn.link_lost, conn.fire_stopped], timeout=2000):
@@ -168,7 +147,7 @@ def test_unplug_while_firing_is_link_lost_and_the_stream_stops(qtbot, open_conn)
 
 def test_silence_is_link_lost_and_the_link_comes_back(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=5")
-    _arm(qtbot, conn)
+    arm(qtbot, conn)
     events = []
     conn.event.connect(lambda kind, text, t: events.append((kind, text)))
     lost = []
@@ -187,7 +166,7 @@ def test_telemetry_arrives_during_a_simulated_flight(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=4&ch1=ematch&motor=C6")
     samples = []
     conn.telemetry.connect(lambda msg: samples.append(msg))
-    _arm(qtbot, conn)
+    arm(qtbot, conn)
     with qtbot.waitSignal(conn.fired, timeout=1000):
         conn.start_fire(1)
     qtbot.waitUntil(lambda: device.hal.flight_time_ms() is not None, timeout=3000)  # motor lit

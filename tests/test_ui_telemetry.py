@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
+from ui_sim import arm
 
 from ground.ui import Connection
 from ground.ui.telemetry import TelemetryPanel
@@ -58,24 +59,6 @@ def open_conn(qtbot):
         conn.close()
 
 
-def _arm_when_connected(qtbot, conn, mask=1):
-    """Arm once channel 1 shows continuity (a device just started has not measured it)."""
-    seen = []
-    asked = [0]
-    conn.status.connect(seen.append)
-
-    def continuity():
-        if len(seen) >= asked[0]:  # one question at a time
-            asked[0] += 1
-            conn.request_status()
-        return bool(seen) and seen[-1].channels[0].continuity == C.CONT_CONNECTED
-
-    qtbot.waitUntil(continuity, timeout=3000)
-    conn.status.disconnect(seen.append)
-    with qtbot.waitSignal(conn.armed, timeout=3000):
-        conn.arm(mask)
-
-
 def _batch(base_ms, state, alts_cm, step_ms=50, speed_cms=0):
     return M.Telemetry(base_ms=base_ms, flight_state=state, samples=[
         M.TelemetrySample(dt_ms=i * step_ms, altitude_cm=a, speed_cms=speed_cms,
@@ -99,7 +82,7 @@ def test_a_simulated_flight_is_plotted_marked_and_redrawn_on_the_timer(qtbot, op
 
     conn, device = open_conn("sim://?seed=1&ch1=ematch&motor=C6", before_open)
     p = holder["panel"]
-    _arm_when_connected(qtbot, conn)
+    arm(qtbot, conn)
     with qtbot.waitSignal(conn.fired, timeout=1000):
         conn.start_fire(1)
     qtbot.waitUntil(lambda: device.hal.flight_time_ms() is not None, timeout=3000)  # motor lit

@@ -10,6 +10,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings, Qt
+from ui_sim import arm
 
 from ground.commands.gui import has_display
 from ground.ui import theme
@@ -151,7 +152,7 @@ def test_the_window_remembers_its_layout_and_the_last_port(qtbot, make_window, s
 
 def test_a_flight_downloaded_from_the_simulator_opens_with_its_rocket_predicted(
         qtbot, make_window, tmp_path):
-    from tests.flown import fly
+    from flown import fly
 
     board = tmp_path / "board"
     fly(board, "C6", seed=3)
@@ -197,10 +198,7 @@ def test_keys_connect_and_disconnect(qtbot, make_window):
 def test_closing_the_window_makes_an_armed_pad_safe(qtbot, make_window):
     win = make_window()
     device = _connect(qtbot, win)
-    qtbot.waitUntil(lambda: device.status_dict()["igniters"][0]["continuity"] == "CONNECTED",
-                    timeout=3000)
-    with qtbot.waitSignal(win.conn.armed, timeout=3000):
-        win.conn.arm(1)
+    arm(qtbot, win.conn)
     assert device.status_dict()["state"] == C.STATE_NAMES[C.STATE_ARMED]
     win.close()
     qtbot.waitUntil(lambda: device.status_dict()["state"] == "SAFE", timeout=3000)
@@ -260,10 +258,7 @@ def test_the_window_fits_a_laptop_screen(qtbot, make_window):
 def test_the_toolbar_abort_works_from_the_flights_tab(qtbot, make_window):
     win = make_window()
     device = _connect(qtbot, win)
-    qtbot.waitUntil(lambda: device.status_dict()["igniters"][0]["continuity"] == "CONNECTED",
-                    timeout=3000)
-    with qtbot.waitSignal(win.conn.armed, timeout=3000):
-        win.conn.arm(1)
+    arm(qtbot, win.conn)
     win.tabs.setCurrentIndex(1)
     assert win.toolbar_abort.isVisible() and win.toolbar_abort.isEnabled()
     with qtbot.waitSignal(win.conn.armed, timeout=3000) as blocker:

@@ -220,13 +220,33 @@ FLIGHT_COLUMNS = ("Flight", "Size", "Apogee", "Log", "On this computer", "Note")
 COL_FLIGHT, COL_SIZE, COL_APOGEE, COL_LOG, COL_HERE, COL_NOTE = range(len(FLIGHT_COLUMNS))
 
 
-class DeviceFlightsPanel(QWidget):
+class _TellsTheUser:
+    """A panel's message line and its error box (never modal: ABORT stays in reach).
+    The panel has `message` (a QLabel), `error_box`, an `error` signal, and names its box
+    ERROR_BOX_NAME and titles it ERROR_TITLE."""
+
+    def _say(self, text):
+        _set_role(self.message, "status")
+        self.message.setText(text)
+
+    def _report_error(self, line):
+        _set_role(self.message, "error")
+        self.message.setText(line)
+        self.error_box = _show_error_box(self, self.error_box, self.ERROR_BOX_NAME,
+                                         self.ERROR_TITLE, line)
+        self.error.emit(line)
+
+
+class DeviceFlightsPanel(_TellsTheUser, QWidget):
     """The flights stored on the connected pad box: list, download, resume.
 
     conn: the window's Connection. out_dir: where downloads go (default: coalwood's user
     data folder/downloads). library_root: the flight library downloads join (default: as
     `coalwood download`: $COALWOOD_LIBRARY, else the user data folder).
     """
+
+    ERROR_BOX_NAME = "deviceFlightsError"
+    ERROR_TITLE = "Flights"
 
     flight_ready = Signal(str)  # a verified flight's file: the window may open it
     download_progress = Signal(int, int, int)  # flight, done_bytes, total_bytes
@@ -570,17 +590,6 @@ class DeviceFlightsPanel(QWidget):
         self.download_button.setEnabled(connected and idle and listed and selected)
         self.download_all_button.setEnabled(connected and idle and listed)
 
-    # --- telling the user ------------------------------------------------------------------------
-    def _say(self, text):
-        _set_role(self.message, "status")
-        self.message.setText(text)
-
-    def _report_error(self, line):
-        _set_role(self.message, "error")
-        self.message.setText(line)
-        self.error_box = _show_error_box(self, self.error_box, "deviceFlightsError",
-                                         "Flights", line)
-        self.error.emit(line)
 
 
 def _read(path):
@@ -600,12 +609,15 @@ def _wrapping(label):
     return label
 
 
-class LibraryPanel(QWidget):
+class LibraryPanel(_TellsTheUser, QWidget):
     """The local flight library: every downloaded or imported flight, byte for byte.
 
     root: the library's folder (default: $COALWOOD_LIBRARY, else coalwood's user data
     folder, as `coalwood library`). Reading never makes the folder; importing does.
     """
+
+    ERROR_BOX_NAME = "libraryError"
+    ERROR_TITLE = "Flight library"
 
     open_requested = Signal(str)  # a flight's file (its stored bytes, checked): the window opens it
     refreshed = Signal()  # the table shows the library as it is now
@@ -805,16 +817,6 @@ class LibraryPanel(QWidget):
         self.open_button.setEnabled(selected)
         self.export_button.setEnabled(selected)
 
-    def _say(self, text):
-        _set_role(self.message, "status")
-        self.message.setText(text)
-
-    def _report_error(self, line):
-        _set_role(self.message, "error")
-        self.message.setText(line)
-        self.error_box = _show_error_box(self, self.error_box, "libraryError",
-                                         "Flight library", line)
-        self.error.emit(line)
 
 
 def _entry_name(entry):

@@ -1,0 +1,30 @@
+"""What the window's tests share when they drive the real simulated pad through a Connection."""
+
+from protocol import constants as C
+
+
+def wait_for_continuity(qtbot, conn, channel=0):
+    """A device just started has not measured its channels yet (as the CLI's preflight):
+    ask for STATUS, one question at a time, until `channel` shows CONNECTED."""
+    seen = []
+    asked = [0]
+    conn.status.connect(seen.append)
+
+    def connected():
+        if len(seen) >= asked[0]:
+            asked[0] += 1
+            conn.request_status()
+        return bool(seen) and seen[-1].channels[channel].continuity == C.CONT_CONNECTED
+
+    try:
+        qtbot.waitUntil(connected, timeout=3000)
+    finally:
+        conn.status.disconnect(seen.append)
+
+
+def arm(qtbot, conn, mask=1):
+    """ARM `mask` once channel 1 has continuity; asserts the device armed exactly that."""
+    wait_for_continuity(qtbot, conn)
+    with qtbot.waitSignal(conn.armed, timeout=3000) as blocker:
+        conn.arm(mask)
+    assert blocker.args == [mask]
