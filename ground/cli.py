@@ -29,15 +29,6 @@ from protocol import constants as C
 from protocol import messages as M
 from protocol.connection import ERROR_NAMES
 
-# USB vendor ids of boards and adapters a pad box is likely to be
-LIKELY_BOARDS = {
-    0x2E8A: "Raspberry Pi (Pico)",
-    0x303A: "Espressif (ESP32)",
-    0x10C4: "Silicon Labs CP210x",
-    0x1A86: "WCH CH340",
-    0x0403: "FTDI",
-}
-
 
 def _parse_hex(text):
     cleaned = "".join(text.split()).replace(":", "")
@@ -123,13 +114,9 @@ def _open_client(args):
 
 
 def cmd_ports(args):
-    from serial.tools import list_ports
+    from ground.link import serial_ports
 
-    ports = []
-    for p in sorted(list_ports.comports(), key=lambda p: p.device):
-        likely = LIKELY_BOARDS.get(p.vid) if p.vid is not None else None
-        ports.append({"device": p.device, "description": p.description, "hwid": p.hwid,
-                      "likely_board": likely})
+    ports = serial_ports()
     if args.json:
         print(json.dumps({"ports": ports}))
     elif not ports:

@@ -15,6 +15,30 @@ import serial
 import ground.sim  # noqa: F401  (registers the sim:// URL handler with pyserial)
 from protocol import ROLE_GROUND, Connection
 
+# USB vendor ids of boards and adapters a pad box is likely to be
+LIKELY_BOARDS = {
+    0x2E8A: "Raspberry Pi (Pico)",
+    0x303A: "Espressif (ESP32)",
+    0x10C4: "Silicon Labs CP210x",
+    0x1A86: "WCH CH340",
+    0x0403: "FTDI",
+}
+
+
+def serial_ports():
+    """The serial ports pyserial finds, by device name: [{device, description, hwid,
+    likely_board}] (likely_board: the maker's name for a likely pad box, else None). The
+    command line (`coalwood ports`) and the window's port picker both list these."""
+    from serial.tools import list_ports
+
+    try:
+        found = list_ports.comports()
+    except OSError:  # a platform without serial ports
+        found = []
+    return [{"device": p.device, "description": p.description, "hwid": p.hwid,
+             "likely_board": LIKELY_BOARDS.get(p.vid) if p.vid is not None else None}
+            for p in sorted(found, key=lambda p: p.device)]
+
 
 class LinkError(Exception):
     """Base class: anything that stops the link working. The message is for people."""

@@ -50,3 +50,14 @@ def fly(tmp_path, motor, seed=1):
     finally:
         dev.close()
     return tmp_path / "flights" / "0000.cwf", truth
+
+
+def fly_with_rocket_file(folder, motor, rocket):
+    """fly() `motor` into `folder`, and beside the log a rocket file (`rocket`, a dict in
+    ground/trajectory/spec.py's format) describing the rocket; returns both paths as str."""
+    import json
+
+    path, _truth = fly(folder, motor)
+    rocket_path = folder / ("%s.json" % motor.lower())
+    rocket_path.write_text(json.dumps(rocket))
+    return str(path), str(rocket_path)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from flightlogs import FLIGHTS
-from flown import fly as _fly
+from flown import fly_with_rocket_file
 
 from ground.cli import main
 
@@ -125,11 +125,7 @@ H128W_ROCKET = {"version": 1, "name": "54 mm single-deploy rocket", "motor": "H1
 def flown(tmp_path_factory):
     """A .cwf the real firmware logged on the simulated board flying the H128W rocket, and a
     rocket file describing that rocket."""
-    folder = tmp_path_factory.mktemp("flown")
-    path, _truth = _fly(folder, "H128W")
-    rocket = folder / "h128w.json"
-    rocket.write_text(json.dumps(H128W_ROCKET))
-    return str(path), str(rocket)
+    return fly_with_rocket_file(tmp_path_factory.mktemp("flown"), "H128W", H128W_ROCKET)
 
 
 def test_the_prediction_of_the_flown_rocket_matches_the_flight(flown, capsys):

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from ui_sim import arm
+from ui_sim import arm, launch_and_speed_up
 
 from ground.ui import Connection
 from protocol import constants as C
@@ -166,14 +166,7 @@ def test_telemetry_arrives_during_a_simulated_flight(qtbot, open_conn):
     conn, _, device = open_conn("sim://?seed=4&ch1=ematch&motor=C6")
     samples = []
     conn.telemetry.connect(lambda msg: samples.append(msg))
-    arm(qtbot, conn)
-    with qtbot.waitSignal(conn.fired, timeout=1000):
-        conn.start_fire(1)
-    qtbot.waitUntil(lambda: device.hal.flight_time_ms() is not None, timeout=3000)  # motor lit
-    conn.stop_fire()
-    qtbot.waitUntil(lambda: device.status_dict()["state"] == "SAFE", timeout=3000)
-    # the clock is sped up only once the pad is SAFE (its link-loss timer would run fast too)
-    device.clock.set_speed(20)
+    launch_and_speed_up(qtbot, conn, device, 20)
     qtbot.waitUntil(lambda: any(m.flight_state >= C.FLIGHT_COAST for m in samples), timeout=8000)
     assert all(m.samples for m in samples)
     assert max(s.altitude_cm for m in samples for s in m.samples) > 2000

@@ -13,7 +13,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from flightlogs import FLIGHTS
-from flown import fly
+from flown import fly_with_rocket_file
 from PySide6 import QtWidgets
 
 from ground.cli import main
@@ -40,11 +40,7 @@ def fixture(name):
 def flown(tmp_path_factory):
     """A .cwf the real firmware logged on the simulated board flying the C6 rocket, and a
     rocket file describing that rocket."""
-    folder = tmp_path_factory.mktemp("flown")
-    path, _truth = fly(folder, "C6")
-    rocket = folder / "c6.json"
-    rocket.write_text(json.dumps(C6_ROCKET))
-    return str(path), str(rocket)
+    return fly_with_rocket_file(tmp_path_factory.mktemp("flown"), "C6", C6_ROCKET)
 
 
 @pytest.fixture

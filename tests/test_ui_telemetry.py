@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-from ui_sim import arm
+from ui_sim import launch_and_speed_up
 
 from ground.ui import Connection
 from ground.ui.telemetry import TelemetryPanel
@@ -82,15 +82,7 @@ def test_a_simulated_flight_is_plotted_marked_and_redrawn_on_the_timer(qtbot, op
 
     conn, device = open_conn("sim://?seed=1&ch1=ematch&motor=C6", before_open)
     p = holder["panel"]
-    arm(qtbot, conn)
-    with qtbot.waitSignal(conn.fired, timeout=1000):
-        conn.start_fire(1)
-    qtbot.waitUntil(lambda: device.hal.flight_time_ms() is not None, timeout=3000)  # motor lit
-    conn.stop_fire()
-    qtbot.waitUntil(lambda: device.status_dict()["state"] == "SAFE", timeout=3000)
-    # sped up only on a SAFE pad (its link-loss and arm timers would run fast too): the C6's
-    # 43 s from liftoff to landed in about a second
-    device.clock.set_speed(40)
+    launch_and_speed_up(qtbot, conn, device, 40)  # the C6's 43 s to landed in about a second
     qtbot.waitUntil(lambda: any(b.flight_state == C.FLIGHT_LANDED for b in batches),
                     timeout=10000)
     qtbot.waitUntil(lambda: p.point_count == sum(len(b.samples) for b in batches)

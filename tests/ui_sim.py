@@ -28,3 +28,16 @@ def arm(qtbot, conn, mask=1):
     with qtbot.waitSignal(conn.armed, timeout=3000) as blocker:
         conn.arm(mask)
     assert blocker.args == [mask]
+
+
+def launch_and_speed_up(qtbot, conn, device, speed):
+    """Arm, hold FIRE until the sample rocket's motor lights, release, and once the pad is
+    SAFE again run the simulated clock `speed` times real time (sooner, the device's
+    link-loss and arm timers would run fast too)."""
+    arm(qtbot, conn)
+    with qtbot.waitSignal(conn.fired, timeout=1000):
+        conn.start_fire(1)
+    qtbot.waitUntil(lambda: device.hal.flight_time_ms() is not None, timeout=3000)  # motor lit
+    conn.stop_fire()
+    qtbot.waitUntil(lambda: device.status_dict()["state"] == "SAFE", timeout=3000)
+    device.clock.set_speed(speed)

@@ -28,19 +28,11 @@ QUALITY_PERIOD_MS = 500
 
 def available_ports():
     """[(label, url)]: the serial ports, likely pad boxes first, then the Simulator."""
-    from serial.tools import list_ports
+    from ground.link import serial_ports
 
-    from ground.cli import LIKELY_BOARDS
-
-    found = []
-    try:
-        ports = list_ports.comports()
-    except OSError:  # a platform without serial ports still has the Simulator
-        ports = []
-    for p in sorted(ports, key=lambda p: (p.vid not in LIKELY_BOARDS, p.device)):
-        likely = LIKELY_BOARDS.get(p.vid) if p.vid is not None else None
-        label = "%s  %s" % (p.device, likely or p.description or "")
-        found.append((label.strip(), p.device))
+    ports = sorted(serial_ports(), key=lambda p: p["likely_board"] is None)  # stable: by name
+    found = [(("%s  %s" % (p["device"], p["likely_board"] or p["description"] or "")).strip(),
+              p["device"]) for p in ports]
     found.append((SIMULATOR_LABEL, SIMULATOR_URL))
     return found
 

@@ -191,7 +191,7 @@ class Connection(QObject):
             ack = client.arm(mask, override)
             return ("_armed", (ack.channel_mask, client.heartbeat))
 
-        self._submit("ARM", "ARM channels %s%s" % (_channels(mask), " (continuity override)" if override else ""), job)
+        self._submit("ARM", "ARM channels %s%s" % (channel_list(mask), " (continuity override)" if override else ""), job)
 
     @Slot()
     def disarm(self):
@@ -252,7 +252,7 @@ class Connection(QObject):
         if self._link_lost:
             self._refuse("FIRE", "link lost")
             return
-        self._log("command", "FIRE channels %s (held)" % _channels(mask))
+        self._log("command", "FIRE channels %s (held)" % channel_list(mask))
         try:
             client.start_fire(mask)
         except DeviceError as exc:
@@ -344,7 +344,7 @@ class Connection(QObject):
     def _armed(self, mask, heartbeat):
         self._armed_mask = mask
         self._hb_at_arm = heartbeat
-        self._log("answer", "ARMED channels %s" % _channels(mask))
+        self._log("answer", "ARMED channels %s" % channel_list(mask))
         self.armed.emit(mask)
 
     def _disarmed(self, text):
@@ -427,6 +427,7 @@ class Connection(QObject):
             self._now_safe()
 
 
-def _channels(mask):
+def channel_list(mask):
+    """'1' or '1, 2' for a channel mask (channels counted from 1, as on the box)."""
     chans = [str(i + 1) for i in range(C.MAX_CHANNELS) if mask & (1 << i)]
-    return ",".join(chans) if chans else "none"
+    return ", ".join(chans) if chans else "none"

@@ -97,9 +97,6 @@ class EventLog(QWidget):
     def text(self):
         return "".join(format_entry(*e) + "\n" for e in self.entries)
 
-    def _now(self):
-        return time.time()
-
     def _on_connected(self, info):
         self._last_status_key = None
         self._last_flight_state = None
@@ -108,14 +105,14 @@ class EventLog(QWidget):
         change_key, line = status_summary(st)
         if change_key != self._last_status_key:
             self._last_status_key = change_key
-            self.add("device", line, self._now())
+            self.add("device", line, time.time())
 
     def _on_telemetry(self, msg):
         if msg.flight_state != self._last_flight_state:
             self._last_flight_state = msg.flight_state
             name = (C.FLIGHT_STATE_NAMES[msg.flight_state]
                     if msg.flight_state < len(C.FLIGHT_STATE_NAMES) else str(msg.flight_state))
-            self.add("flight", "flight state %s" % name, self._now())
+            self.add("flight", "flight state %s" % name, time.time())
 
     # --- saving -------------------------------------------------------------------------------
     @Slot()

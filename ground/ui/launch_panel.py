@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from ground.launch import MIN_COUNTDOWN_S, MISFIRE_WAIT_S, SETTLE_S
-from ground.ui.connection import one_line
+from ground.ui.connection import channel_list, one_line
 from ground.ui.pad import big_font, restyle
 from protocol import constants as C
 
@@ -116,12 +116,6 @@ LAUNCH_STATES = ("CONFIRM", "ARMING", "COUNTDOWN", "READY", "FIRING", "AUTO_FIRI
 SWITCH_STATES = ("READY", "FIRING", "AUTO_FIRING")  # the Space bar is the launch switch
 STREAM_STATES = ("FIRING", "AUTO_FIRING")
 WAIT_STATES = ("MISFIRE", "ABORTED_HOT", "LOST_HOT")
-
-
-def channel_list(mask):
-    """'1' or '1, 2' for a channel mask."""
-    chans = [str(i + 1) for i in range(C.MAX_CHANNELS) if mask & (1 << i)]
-    return ", ".join(chans) if chans else "none"
 
 
 class _LaunchSwitch(QObject):
