@@ -18,3 +18,5 @@ def _no_user_flight_library(tmp_path, monkeypatch):
     monkeypatch.setenv("COALWOOD_LIBRARY", str(tmp_path / "flight-library"))
     # and the window's settings (layout, last port) are a temporary file, never the user's
     monkeypatch.setenv("COALWOOD_SETTINGS", str(tmp_path / "coalwood-settings.ini"))
+    # and the keys the ground station holds for keyed devices (coalwood key) are a temporary file
+    monkeypatch.setenv("COALWOOD_KEYS", str(tmp_path / "coalwood-keys.json"))
