@@ -43,6 +43,7 @@ ROLE_DEVICE = const(1)
 HEARTBEAT = const(0x01)
 GET_DEVICE_INFO = const(0x02)
 GET_STATUS = const(0x03)
+GET_LINK_STATS = const(0x04)
 ARM = const(0x10)
 ARM_REFRESH = const(0x11)
 FIRE = const(0x12)
@@ -60,6 +61,7 @@ ACK = const(0x80)
 NAK = const(0x81)
 DEVICE_INFO = const(0x82)
 STATUS = const(0x83)
+LINK_STATS = const(0x84)
 ARM_ACK = const(0x90)
 IGNITER_RESULT = const(0xA0)
 FLIGHT_INFO = const(0xB0)
@@ -81,12 +83,16 @@ TELEMETRY_SAMPLE_LEN = const(12)
 MAX_TELEMETRY_SAMPLES = const(18)
 FLIGHT_DATA_HEADER_LEN = const(6)
 FLIGHT_CHUNK_MAX = const(224)
+# LINK_STATS: re_seq u16, then LINK_STATS_COUNTERS u32 counters
+LINK_STATS_COUNTERS = const(13)
+LINK_STATS_LEN = const(54)  # 2 + 4 * LINK_STATS_COUNTERS
 
 MESSAGE_TABLE = (
     # type            direction              min  max  step
     (HEARTBEAT, TO_DEVICE | TO_GROUND, 4, 4, 1),
     (GET_DEVICE_INFO, TO_DEVICE, 0, 0, 1),
     (GET_STATUS, TO_DEVICE, 0, 0, 1),
+    (GET_LINK_STATS, TO_DEVICE, 0, 0, 1),
     (ARM, TO_DEVICE, 2, 2, 1),
     (ARM_REFRESH, TO_DEVICE, 4, 4, 1),
     (FIRE, TO_DEVICE, 6, 6, 1),
@@ -103,6 +109,7 @@ MESSAGE_TABLE = (
     (NAK, TO_GROUND, 4, 4, 1),
     (DEVICE_INFO, TO_GROUND, 32, 32, 1),
     (STATUS, TO_GROUND, 19, 19 + 4 * 8, 4),
+    (LINK_STATS, TO_GROUND, 54, 54, 1),
     (ARM_ACK, TO_GROUND, 9, 9, 1),
     (IGNITER_RESULT, TO_GROUND, 8, 8, 1),
     (FLIGHT_INFO, TO_GROUND, 51, 51, 1),
@@ -192,6 +199,12 @@ DEV_KEYED = const(0x02)  # device holds a MAC key: MAC_REQUIRED types need a MAC
 DEV_LOG_FULL = const(0x04)
 DEV_BUZZER = const(0x08)
 DEV_FLYING = const(0x10)  # altimeter is logging a flight
+DEV_RENEWED = const(0x20)  # this session began by a rollover (6.4), not by a boot
+
+# DEVICE_INFO.features bits: what a firmware can do beyond version 1's first messages.
+# A client asks for an optional message only when its bit is set (an older firmware
+# drops an unknown type as a type error and never answers it).
+FEATURE_LINK_STATS = const(0x01)  # answers GET_LINK_STATS
 
 # --- continuity (four-valued, never a bool) ----------------------------------------
 CONT_UNKNOWN = const(0)

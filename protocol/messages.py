@@ -124,6 +124,10 @@ class GetStatus(_Empty):
     TYPE = C.GET_STATUS
 
 
+class GetLinkStats(_Empty):
+    TYPE = C.GET_LINK_STATS
+
+
 class Arm(Message):
     TYPE = C.ARM
     FMT = "<BB"
@@ -360,6 +364,50 @@ class Status(Message):
         return cls(*(head[:-1] + (channels,)))
 
 
+# LINK_STATS counters: the device's Connection.Stats, in its order, then the app's own count.
+REJECTION_FIELDS = (
+    "cobs_errors",
+    "length_errors",
+    "oversize",
+    "crc_errors",
+    "header_errors",
+    "type_errors",
+    "mac_errors",
+    "session_errors",
+    "replays",
+)
+_U32 = 0xFFFFFFFF
+
+
+class LinkStats(Message):
+    """What the device's receiver has seen since boot: frames accepted and sent, each kind
+    of rejected frame (REJECTION_FIELDS), retransmits answered from the reply cache, and
+    ABORT/DISARM frames acted on without a MAC on a keyed link. Every counter wraps at 2**32."""
+
+    TYPE = C.LINK_STATS
+    FMT = "<HIIIIIIIIIIIII"
+    FIELDS = ("re_seq", "frames_ok", "frames_out") + REJECTION_FIELDS + (
+        "duplicates",
+        "mac_exempt_accepted",
+    )
+
+    @classmethod
+    def from_stats(cls, re_seq, stats, mac_exempt_accepted):
+        """The reply for a protocol.connection.Stats (counters wrapped to 32 bits)."""
+        values = [re_seq]
+        for name in cls.FIELDS[1:-1]:
+            values.append(getattr(stats, name) & _U32)
+        values.append(mac_exempt_accepted & _U32)
+        return cls(*values)
+
+    def rejected(self):
+        """Frames the device dropped, for any reason (wraps with its counters)."""
+        total = 0
+        for name in REJECTION_FIELDS:
+            total += getattr(self, name)
+        return total
+
+
 class TelemetrySample(Message):
     """One altimeter sample inside TELEMETRY; dt_ms is after the batch's base_ms."""
 
@@ -439,6 +487,7 @@ for _cls in (
     Heartbeat,
     GetDeviceInfo,
     GetStatus,
+    GetLinkStats,
     Arm,
     ArmRefresh,
     Fire,
@@ -455,6 +504,7 @@ for _cls in (
     Nak,
     DeviceInfo,
     Status,
+    LinkStats,
     ArmAck,
     IgniterResult,
     FlightInfo,

@@ -10,4 +10,5 @@ COMMAND_MODULES = (
     "ground.commands.predict",
     "ground.commands.analyze",
     "ground.commands.gui",
+    "ground.commands.key",
 )

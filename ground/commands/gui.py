@@ -17,7 +17,8 @@ def add_parser(subparsers):
         "download and study flights in the Flights tab.")
     p.add_argument("--port", help="connect to this port or URL at start (/dev/ttyACM0, COM3, "
                    "sim://, socket://host:port); the window remembers the last one otherwise")
-    p.add_argument("--key", help="32-byte device MAC key in hex, for an authenticated link")
+    p.add_argument("--key", metavar="HEX", help="the device's 32-byte MAC key in hex, for an "
+                   "authenticated link (default: the key stored for the device by coalwood key set)")
     p.set_defaults(func=cmd_gui)
     return p
 

@@ -21,6 +21,7 @@ import time
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from ground.client import LINK_LOSS_S, CommandRefused, DeviceClient, DeviceError
+from ground.keys import connect_client
 from ground.link import LinkError
 from protocol import constants as C
 from protocol import messages as M
@@ -36,7 +37,8 @@ def one_line(exc):
 
 
 class Connection(QObject):
-    connected = Signal(dict)  # device_info: board, firmware, protocol, channels, device_id, url
+    # device_info: board, firmware, protocol, channels, device_id, url, keyed_link
+    connected = Signal(dict)
     disconnected = Signal(str)  # reason
     link_lost = Signal(str)  # reason: the port vanished, or silence longer than the link-loss time
     status = Signal(object)  # protocol.messages.Status
@@ -128,7 +130,8 @@ class Connection(QObject):
                 on_event=lambda name, detail: self._post.emit((gen, "_client_event", (name, detail))),
             )
             client.on_telemetry = lambda msg: self._post.emit((gen, "telemetry", (msg,)))
-            client.connect(timeout=self._connect_timeout_s)
+            # a key given (--key) is used alone; else the keys this laptop stores are tried
+            connect_client(client, self._connect_timeout_s, explicit_key=self._key is not None)
         except Exception as exc:  # a bad URL, a busy port, a silent device: all one line for the window
             self._post.emit((gen, "_open_failed", (url, one_line(exc))))
             return
@@ -148,6 +151,7 @@ class Connection(QObject):
             "channels": info.channels,
             "features": info.features,
             "device_id": bytes(info.device_id).hex(),
+            "keyed_link": client.link.keyed,
         }
         self._ensure_worker()
         self._watch_timer.start()
@@ -376,8 +380,9 @@ class Connection(QObject):
             self.refused.emit("FIRE", detail)
         elif name == "fire-stopped":
             self._stream_ended(detail)
-        elif name == "device-restarted":
-            self._stream_ended("device restarted")
+        elif name in ("device-restarted", "session-renewed"):
+            self._stream_ended("device restarted" if name == "device-restarted"
+                               else "new device session")
             self._now_safe()
         elif name == "link-error":
             # The port stays ours until close() or the next open(): the window keeps

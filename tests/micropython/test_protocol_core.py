@@ -577,3 +577,25 @@ def test_byte_at_a_time_and_garbage_decode_allocate_nothing():
     no_alloc(feed)
     assert gnd.stats.crc_errors + gnd.stats.cobs_errors + gnd.stats.length_errors > 0
     assert len(wire) == n
+
+
+def test_link_stats_roundtrip_and_counters_wrap_at_32_bits():
+    dev, gnd = pair(KEY)
+    stats = dev.stats
+    stats.frames_ok = 0x100000005  # past 2**32: sent as 5
+    stats.mac_errors = 0xFFFFFFFF
+    stats.replays = 2
+    msg = M.LinkStats.from_stats(0x1234, stats, 0x100000000 + 7)
+    assert msg.frames_ok == 5 and msg.mac_errors == 0xFFFFFFFF and msg.mac_exempt_accepted == 7
+    assert msg.rejected() == 0xFFFFFFFF + 2
+    wire = dev.send(msg)
+    gnd.receive_data(wire)
+    got = drain(gnd)
+    assert len(got) == 1 and got[0][2] == msg
+    assert len(M.LinkStats.FIELDS) == 1 + C.LINK_STATS_COUNTERS
+    assert struct.calcsize(M.LinkStats.FMT) == C.LINK_STATS_LEN
+    # the request has no payload and needs the MAC like every read-only request
+    wire = gnd.send(M.GetLinkStats())
+    dev.receive_data(wire)
+    got = drain(dev)
+    assert got[0][2] == M.GetLinkStats() and len(wire) == 2 + 9 + C.MAC_LEN + 4
