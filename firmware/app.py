@@ -97,19 +97,20 @@ class App:
         now = hal.ticks_ms()
         self.continuity = Continuity(hal.channels, hal.adc_full_scale, hal.sense_resistor_ohm)
         self.controller = Controller(hal, self.continuity, now)
-        nonce = bytearray(4)
-        hal.entropy_into(nonce)
+        self._nonce = bytearray(4)
         key = storage.read_key() if storage is not None else None
-        self.conn = Connection(
-            ROLE_DEVICE, session=struct.unpack("<I", nonce)[0], key=key, slots=4
-        )
+        self.conn = Connection(ROLE_DEVICE, session=self._fresh_nonce(), key=key, slots=4)
+        self.sessions_rolled = 0  # new sessions started since boot (PROTOCOL.md 6.4)
         self.rx = bytearray(64)
         self.out = OutQueue(OUT_QUEUE_BYTES)
+        # A lone 0x00 first: it ends whatever the ground holds of a frame this board was
+        # sending when it reset, so the new session's first heartbeat is not lost with it.
+        self.out.put(b"\x00", 1)
         self._next_tick = now
         self._next_heartbeat = now
         self._next_status = ticks_add(now, STATUS_MS // 2)
         self._next_sample = now
-        self._pending_key = None
+        self.mac_exempt_accepted = 0  # ABORT/DISARM acted on without a MAC on a keyed link
         root = hal.storage_path
         log = FlightLog(root) if root is not None else None
         self.recorder = Recorder(log, hal.board_name.encode()[:12], FIRMWARE_VERSION)
@@ -128,6 +129,9 @@ class App:
         if self.controller.state == C.STATE_FIRING or ticks_diff(now_ms, self._next_tick) >= 0:
             self.controller.tick(now_ms)
             self._next_tick = ticks_add(now_ms, TICK_MS)
+        else:
+            # and while ARMED, link loss and the lapse act at their deadline to the millisecond
+            self.controller.deadlines(now_ms)
         rec = self.recorder
         if ticks_diff(now_ms, self._next_sample) >= 0:
             rec.sample(now_ms, self.hal.pressure_pa())
@@ -146,7 +150,25 @@ class App:
             self._next_status = ticks_add(now_ms, STATUS_MS)
         if self._list is not None or self._reads:
             self._serve_downloads()
+        if self.conn.session_rollover_due() and self._quiet():
+            self._roll_over_session()
         self.out.flush(self.hal)
+
+    # --- sessions ------------------------------------------------------------------------------
+    def _fresh_nonce(self):
+        self.hal.entropy_into(self._nonce)
+        return struct.unpack("<I", self._nonce)[0]
+
+    def _quiet(self):
+        """SAFE and no download being served: a new session interrupts nothing."""
+        return self.controller.state == C.STATE_SAFE and not self._reads and self._list is None
+
+    def _roll_over_session(self):
+        # Before either side's 16-bit sequence numbers come round, frames recorded early in
+        # this session must become useless: a new nonce does that (the ground follows it).
+        self.conn.set_session(self._fresh_nonce())
+        self.sessions_rolled += 1
+        self.send_heartbeat()  # first, so the ground hears DEV_RENEWED with the new nonce
 
     async def run(self, max_steps=-1):
         """The board's loop: one step per millisecond, forever (or max_steps, for tests)."""
@@ -220,6 +242,8 @@ class App:
             f |= C.DEV_FLYING
         if self.recorder.log_full:
             f |= C.DEV_LOG_FULL
+        if self.sessions_rolled:
+            f |= C.DEV_RENEWED
         return f
 
     def send_heartbeat(self):
@@ -269,6 +293,8 @@ class App:
         if frame.authenticated or not conn.keyed:
             # an unauthenticated ABORT on a keyed link must not keep the link alive
             c.frame_received(now_ms)
+        else:
+            self.mac_exempt_accepted += 1  # an ABORT/DISARM without a MAC: reported in LINK_STATS
         t = frame.msg_type
         seq = frame.seq
         p = C.PAYLOAD_OFFSET
@@ -319,9 +345,12 @@ class App:
         if t == C.GET_DEVICE_INFO:
             reply = M.DeviceInfo(
                 seq, C.PROTOCOL_VERSION, FIRMWARE_VERSION[0], FIRMWARE_VERSION[1],
-                FIRMWARE_VERSION[2], c.channels, 0, self.hal.board_name.encode()[:16],
-                self.hal.device_id,
+                FIRMWARE_VERSION[2], c.channels, C.FEATURE_LINK_STATS,
+                self.hal.board_name.encode()[:16], self.hal.device_id,
             )
+        elif t == C.GET_LINK_STATS:
+            # the receiver's own counts since boot: what it accepted, sent and rejected
+            reply = M.LinkStats.from_stats(seq, conn.stats, self.mac_exempt_accepted)
         elif t == C.IGNITER_TEST:
             ch = frame.u8(0)
             if ch >= c.channels:

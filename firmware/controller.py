@@ -323,6 +323,19 @@ class Controller:
         for ch in range(self.channels):
             if hal.fire_readback(ch) and not self._outputs & (1 << ch):
                 self._go(EV_FAULT, now_ms)
+        self.deadlines(now_ms)
+        # Continuity of channels whose output is off.
+        cont = self.continuity
+        for ch in range(self.channels):
+            if not self._outputs & (1 << ch):
+                cont.update(ch, hal.continuity_raw(ch))
+        if self._settling:
+            self._settle(now_ms)
+
+    def deadlines(self, now_ms):
+        """The time-driven rules of ARMED and FIRING alone (no sensors read): the app calls
+        it on every loop pass between ticks, so link loss, lapse, pulse end and cap act at
+        their deadline itself, not up to a tick period after it."""
         state = self.state
         if state == STATE_ARMED or state == STATE_FIRING:
             if not self.key_on:
@@ -336,13 +349,6 @@ class Controller:
                 self._go(EV_FIRE_CAP, now_ms)
             elif ticks_diff(now_ms, self._pulse_end_at) >= 0:
                 self._go(EV_PULSE_END, now_ms)
-        # Continuity of channels whose output is off.
-        cont = self.continuity
-        for ch in range(self.channels):
-            if not self._outputs & (1 << ch):
-                cont.update(ch, hal.continuity_raw(ch))
-        if self._settling:
-            self._settle(now_ms)
 
     def _begin_settle(self, now_ms):
         self._settling = self.firing_mask

@@ -56,6 +56,7 @@ INDEX_LEN = const(16)
 SUM_LEN = const(40)
 
 DEFAULT_RESERVE_BYTES = const(4096)
+SYNC_EVERY_RECORDS = const(100)  # a power cut loses at most this many records (1 s of ascent)
 # Free space is reported up to 1 GiB - 1: a larger count would be a heap int on the board.
 MAX_FREE_BYTES = const(0x3FFFFFFF)  # stop logging this far before the storage is full
 
@@ -110,13 +111,15 @@ class FlightLog:
         self._file = None
         self._flight = -1
         self._written = 0
+        self._unsynced = 0
         self._room = 0
         self._crc = Crc32()
         self._sha = None
         self._free = 0  # refreshed when a flight begins, closes or is erased
         self.entries = []
         self.recovered = []  # flights found unclosed (power cut) at this boot
-        self._load_index()
+        if self._load_index():
+            self._write_index(self.entries)
         self._recover_unclosed()
         self._refresh_free()
 
@@ -155,18 +158,41 @@ class FlightLog:
 
     # --- index and recovery -------------------------------------------------------------------------
     def _load_index(self):
+        """Read the index; True when it must be rewritten before anything is appended to it
+        (a torn or damaged entry, or an erase that a power cut stopped half way)."""
         self.entries = []
         if not _exists(self.index_path):
-            return
+            return False
         with open(self.index_path, "rb") as f:
             data = f.read()
-        n = len(data) // INDEX_LEN  # a torn last entry is ignored
+        n = len(data) // INDEX_LEN
+        # a torn last entry is ignored, and goes: an entry appended after it would be misaligned
+        rewrite = n * INDEX_LEN != len(data)
         for i in range(n):
             off = i * INDEX_LEN
             if not crc32_matches(data, off, off + INDEX_LEN - 4, self._scratch):
+                rewrite = True
                 continue  # a damaged entry: the flight file itself is re-examined below
             flight, flags, _r, size, apogee = struct.unpack_from(INDEX_FMT, data, off)
+            if not _exists(self.path(flight)):
+                # erase() removed the file but the power went before the index was
+                # rewritten: the erase is finished now, never left listed without its file
+                try:
+                    os.remove(self.sum_path(flight))
+                except OSError:
+                    pass
+                rewrite = True
+                continue
             self.entries.append(FlightEntry(flight, flags, size, apogee))
+        return rewrite
+
+    def _write_index(self, entries):
+        """Replace the index whole: written under a new name, then renamed over the old."""
+        tmp = self.index_path + ".new"
+        with open(tmp, "wb") as f:
+            for e in entries:
+                f.write(self._pack_index(e))
+        os.rename(tmp, self.index_path)
 
     @staticmethod
     def _pack_index(entry):
@@ -252,6 +278,7 @@ class FlightLog:
         self._sha.update(head)
         self._flight = flight
         self._written = HEADER_LEN
+        self._unsynced = 0
         # how many more records fit, counted once here rather than per sample
         self._refresh_free()
         self._room = self._free // RECORD_LEN
@@ -291,6 +318,10 @@ class FlightLog:
         self._sha.update(rec)
         self._written += RECORD_LEN
         self._room -= 1
+        self._unsynced += 1
+        if self._unsynced >= SYNC_EVERY_RECORDS:
+            self._file.flush()  # littlefs and FAT commit a file's new bytes only here
+            self._unsynced = 0
         return True
 
     def flush(self):
@@ -392,12 +423,7 @@ class FlightLog:
                 keep.append(e)
         if not found:
             return False
-        # the index is rewritten whole, under a new name then renamed over the old
-        tmp = self.index_path + ".new"
-        with open(tmp, "wb") as f:
-            for e in keep:
-                f.write(self._pack_index(e))
-        os.rename(tmp, self.index_path)
+        self._write_index(keep)  # a power cut before this: the next boot finishes the erase
         self.entries = keep
         self.log_full = False
         self._refresh_free()

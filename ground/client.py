@@ -27,6 +27,13 @@ FIRE_PERIOD_S = 0.100
 REFRESH_PERIOD_S = 1.0
 HEARTBEAT_PERIOD_S = C.HEARTBEAT_INTERVAL_MS / 1000
 LINK_LOSS_S = C.LINK_LOSS_MS / 1000
+# Commands that may be resent to a device that restarted while they waited: they only ask,
+# or make safe. Any other (ARM, CONFIG_SET, FLIGHT_ERASE, SET_KEY) belongs to the session it
+# was first sent in, as do the FIRE and ARM_REFRESH of an arm: the operator decides again.
+RESENDABLE_AFTER_RESTART = frozenset((
+    C.GET_DEVICE_INFO, C.GET_STATUS, C.GET_LINK_STATS, C.CONFIG_GET, C.IGNITER_TEST,
+    C.DISARM, C.ABORT,
+))
 
 
 class DeviceError(Exception):
@@ -39,6 +46,11 @@ class DeviceSilent(DeviceError):
 
 class CommandFailed(DeviceError):
     """A command got no answer after the resends."""
+
+
+class DeviceRestarted(DeviceError):
+    """The device restarted (a new session) while a command or the arm it belongs to was
+    under way: the device is SAFE, and nothing of the old session is sent to the new one."""
 
 
 class CommandRefused(DeviceError):
@@ -62,11 +74,13 @@ class DeviceClient:
         self.heartbeat = None
         self.last_heard = 0.0
         self.session_changes = 0
+        self._session = None  # the device session this client has heard (its boot nonce)
         self._cond = threading.Condition()
         self._replies = {}  # re_seq -> message
         self._flight_infos = {}  # FLIGHT_LIST seq -> [monotonic s of the last, {index: FlightInfo}]
         self._cmd_lock = threading.Lock()
         self._token = None
+        self._token_session = None  # the session the token was given in
         self._arm_epoch = 0  # bumped by every DISARM/ABORT: an ARM answered after one is stale
         self._armed_mask = 0
         self._firing_mask = 0
@@ -90,7 +104,7 @@ class DeviceClient:
                     if self.link.error is not None:
                         raise self.link.error
                     raise DeviceSilent(
-                        "no Coalwood device answered on %s within %.0f s" % (self.link.url, timeout)
+                        "no Coalwood device answered on %s within %g s" % (self.link.url, timeout)
                     )
                 self._cond.wait(left)
         # continue our sequence numbers after the last one the device accepted
@@ -132,11 +146,19 @@ class DeviceClient:
         msg = M.decode_payload(msg_type, payload, 0, len(payload))
         with self._cond:
             self.last_heard = time.monotonic()
+            if new_session:
+                self._session = self.link.conn.session
             if new_session and self.heartbeat is not None:
-                # the device rebooted (it is SAFE): nothing of the old session stands
+                # the device rebooted or renewed its session (it is SAFE either way):
+                # nothing of the old session stands
                 self.session_changes += 1
                 self._forget_arm()
-                self._event("device-restarted", "the device restarted: it is SAFE")
+                self.status_msg = None  # until the new session's first STATUS
+                if getattr(msg, "flags", 0) & C.DEV_RENEWED:
+                    self._event("session-renewed", "the device began a new session, as it "
+                                "does every 16384 frames (it did not restart): it is SAFE")
+                else:
+                    self._event("device-restarted", "the device restarted: it is SAFE")
             if isinstance(msg, M.Heartbeat):
                 self.heartbeat = msg
             elif isinstance(msg, M.Status):
@@ -180,6 +202,11 @@ class DeviceClient:
         Returns the reply; raises CommandRefused on NAK, CommandFailed on silence.
         """
         name = type(message).__name__
+        session = None
+        if message.TYPE not in RESENDABLE_AFTER_RESTART:
+            with self._cond:
+                session = self._session
+            message = _InSession(message, self.link.conn, session, name)
         with self._cmd_lock:
             seq = self.link.send(message)
             for attempt in range(resends + 1):
@@ -192,6 +219,12 @@ class DeviceClient:
                         left = deadline - time.monotonic()
                         if left <= 0 or self.link.error is not None:
                             break
+                        if session is not None and self._session != session:
+                            # no answer will come: the device that had it restarted
+                            raise DeviceRestarted(
+                                "the device began a new session (it restarted, or renewed "
+                                "its session) while %s waited for its answer: it is SAFE, "
+                                "and %s is not sent again" % (name, name))
                         self._cond.wait(left)
                     reply = self._replies.pop(seq, None)
                 if self.link.error is not None:
@@ -209,18 +242,40 @@ class DeviceClient:
     def status(self):
         return self.command(M.GetStatus(), expect=M.Status)
 
+    def link_stats(self):
+        """The device's receiver counts since it booted (LINK_STATS fields as a dict, plus
+        "rejected": every frame it dropped), or None when its firmware cannot tell.
+
+        Asked only when DEVICE_INFO advertises FEATURE_LINK_STATS: an older firmware drops
+        the unknown type unanswered, and a refusal is taken the same way. Silence from a
+        device that advertises it is a link failure and raises CommandFailed as usual."""
+        if self.info is None or not self.info.features & C.FEATURE_LINK_STATS:
+            return None
+        try:
+            reply = self.command(M.GetLinkStats(), expect=M.LinkStats)
+        except CommandRefused:
+            return None
+        counts = reply.as_dict()
+        del counts["re_seq"]
+        counts["rejected"] = reply.rejected()
+        return counts
+
     def arm(self, channel_mask, override_continuity=False):
         flags = C.ARM_OVERRIDE_CONTINUITY if override_continuity else 0
         with self._cond:
             epoch = self._arm_epoch
+            session = self._session  # the ARM goes to this session or not at all
         ack = self.command(M.Arm(channel_mask, flags), expect=M.ArmAck)
         with self._cond:
+            if epoch != self._arm_epoch and self._session != session:
+                raise DeviceRestarted("the device restarted after it armed: it is SAFE")
             if epoch != self._arm_epoch:
                 # an ABORT or DISARM went out while this ARM waited for its answer: the
                 # device armed, then went SAFE; a token kept now would be refreshed and
                 # offered to FIRE for an arm that is over
                 raise DeviceError("ARM overtaken by ABORT or DISARM: the pad is SAFE")
             self._token = bytes(ack.token)
+            self._token_session = session  # a restart bumps the epoch: it is still this one
             self._armed_mask = ack.channel_mask
             self._next_refresh = time.monotonic() + REFRESH_PERIOD_S
         return ack
@@ -231,6 +286,7 @@ class DeviceClient:
             self._firing_mask = 0
             self._armed_mask = 0
             self._token = None
+            self._token_session = None
             self._arm_epoch += 1
 
     def disarm(self):
@@ -253,7 +309,8 @@ class DeviceClient:
             self.fire_nak = None
             self._firing_mask = channel_mask
             self._next_fire = 0.0
-        self._send_fire()
+        if not self._send_fire():
+            raise DeviceRestarted("the device restarted: it is SAFE; ARM again to fire")
 
     def stop_fire(self):
         with self._cond:
@@ -262,6 +319,11 @@ class DeviceClient:
     @property
     def firing(self):
         return self._firing_mask != 0
+
+    @property
+    def armed(self):
+        """True while this client holds the token of a live ARM (and refreshes it)."""
+        return self._token is not None
 
     def igniter_test(self, channel):
         return self.command(M.IgniterTest(channel), expect=M.IgniterResult)
@@ -351,13 +413,30 @@ class DeviceClient:
         return self.command(M.FlightErase(flight, C.ERASE_CONFIRM), expect=M.Ack)
 
     # --- keep-alives (pump thread) -----------------------------------------------------------------
+    def _send_arm_frame(self, message, session, epoch):
+        """Send a FIRE or ARM_REFRESH of the arm given in `session`; False (and that arm
+        forgotten) when the device has restarted since: it never reaches the new session."""
+        try:
+            self.link.send(_InSession(message, self.link.conn, session, type(message).__name__))
+        except DeviceRestarted:
+            with self._cond:
+                if self._arm_epoch == epoch:
+                    self._forget_arm()
+            return False
+        return True
+
     def _send_fire(self):
+        """One FIRE of the stream; False when the device restarted under it."""
         with self._cond:
             mask = self._firing_mask
             token = self._token
+            session = self._token_session
+            epoch = self._arm_epoch
         if mask and token is not None:
-            self.link.send(M.Fire.for_channels(token, mask))
+            if not self._send_arm_frame(M.Fire.for_channels(token, mask), session, epoch):
+                return False
             self._next_fire = time.monotonic() + FIRE_PERIOD_S
+        return True
 
     def _pump_loop(self):
         next_hb = 0.0
@@ -375,11 +454,36 @@ class DeviceClient:
                     self.link.send(M.Heartbeat(0, 0, last if last >= 0 else 0xFFFF))
                     next_hb = now + HEARTBEAT_PERIOD_S
                 if self._armed_mask and not self._firing_mask and now >= self._next_refresh:
-                    token = self._token
+                    with self._cond:
+                        token = self._token
+                        session = self._token_session
+                        epoch = self._arm_epoch
                     if token is not None:
-                        self.link.send(M.ArmRefresh(token))
+                        self._send_arm_frame(M.ArmRefresh(token), session, epoch)
                     self._next_refresh = now + REFRESH_PERIOD_S
             except LinkError:
                 self._firing_mask = 0
                 return
             time.sleep(0.005)
+
+
+class _InSession:
+    """A message that may go out only while the link is in `session` (None: any).
+
+    Link.send packs the message under the lock the reader thread holds while the protocol
+    adopts a device's new session, so checking here, as it is packed, is exact: a message
+    of the old session can never be framed for the new one (where the restarted device,
+    its replay window fresh, would act on it)."""
+
+    def __init__(self, message, conn, session, name):
+        self.TYPE = message.TYPE
+        self._message = message
+        self._conn = conn
+        self._session = session
+        self._name = name
+
+    def pack_into(self, buf, off):
+        if self._session is not None and self._conn.session != self._session:
+            raise DeviceRestarted("the device restarted: it is SAFE, and %s is not sent to it"
+                                  % self._name)
+        return self._message.pack_into(buf, off)

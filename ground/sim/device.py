@@ -12,7 +12,9 @@ everything both ways until `cut_link(False)`; `unplug()` makes the port vanish
 for good (sim:// then raises SerialException, as pyserial does for a lost port).
 
 The control side-channel is what a person at the pad could do that the
-protocol cannot: turn the arm key, swap the igniter, cut the link.
+protocol cannot: turn the arm key, swap the igniter, cut the link, and
+power-cycle the board (`reboot()`: a new firmware App on the same storage,
+so the flight log and the device key survive and the session nonce is new).
 """
 
 import os
@@ -28,7 +30,7 @@ from ground.keys import parse_key
 from ground.sim.hal import TICKS_MASK, SimHal
 from ground.sim.igniter import Igniter, make_igniter
 from protocol import constants as C
-from protocol.ticks import ticks_add
+from protocol.ticks import ticks_add, ticks_diff
 
 # the simulator takes device keys exactly as the ground station does
 parse_device_key = parse_key
@@ -152,7 +154,7 @@ class SimDevice:
         self.set_faults(flip_rate, drop_rate)
         self._rng_in = random.Random("faults-in-%s" % seed)
         self._rng_out = random.Random("faults-out-%s" % seed)
-        self.fault_stats = {"dropped": 0, "flipped": 0, "discarded_cut": 0}
+        self.fault_stats = {"dropped": 0, "flipped": 0, "discarded_cut": 0, "lost_at_reset": 0}
         self.link_cut = False
         self.unplugged = False
         self.error = None  # an exception that stopped the device thread
@@ -160,8 +162,12 @@ class SimDevice:
         self._thread = None
         self._stop = threading.Event()
         self.step_sleep_s = 0.0005
+        self.boots = 0  # boots so far, the first included
+        self.on_boot = None  # called with each new App, before its first step (tests record it)
+        self._boot_at = None  # while powered off by reboot(off_ms): the tick it boots again
         self.hal.advance(self.clock())
-        self.app = App(self.hal, self.storage)
+        self.app = None
+        self._boot()
 
     @staticmethod
     def _igniter(spec):
@@ -176,6 +182,10 @@ class SimDevice:
             now_ms = self.clock()
         with self._lock:
             self.hal.advance(now_ms)
+            if self._boot_at is not None:
+                if ticks_diff(now_ms, self._boot_at) < 0:
+                    return  # unpowered: only the physics goes on
+                self._boot()
             self.app.step(now_ms)
 
     def start(self):
@@ -243,6 +253,9 @@ class SimDevice:
         if self.link_cut or self.unplugged:
             self.fault_stats["discarded_cut"] += len(data)
             return len(data)
+        if not self.powered:
+            self.fault_stats["lost_at_reset"] += len(data)  # an unpowered UART hears nothing
+            return len(data)
         self.hal.to_device.put(self._corrupt(data, self._rng_in))
         return len(data)
 
@@ -297,6 +310,58 @@ class SimDevice:
         """The port vanishes for good (a pulled cable); the board itself keeps running."""
         self.unplugged = True
 
+    def reboot(self, off_ms=0):
+        """Power-cycle the board: every output off at once, the bytes in flight both ways
+        lost, then (after `off_ms` unpowered, 0 for a reset) the firmware boots again: a
+        new App on the same storage, so the flight log and the device key survive and the
+        entropy source goes on (the new session nonce and arm tokens never repeat the old).
+
+        The physical world is not reset: the arm key, the igniters (burned or not), the
+        battery and a rocket in flight stay as they are. Records the old firmware had
+        written to a flight file stay in it; what it held in RAM is gone.
+        """
+        off_ms = int(off_ms)
+        if not 0 <= off_ms <= 60000:
+            raise ValueError("off time must be 0..60000 ms")
+        with self._lock:
+            now_ms = self.clock()
+            self.hal.advance(now_ms)
+            self._power_off()
+            self._boot_at = ticks_add(now_ms, off_ms)
+            if off_ms == 0:
+                self._boot()
+
+    @property
+    def powered(self):
+        """False while reboot(off_ms) holds the board unpowered."""
+        return self._boot_at is None
+
+    def _power_off(self):
+        hal = self.hal
+        for ch in range(hal.channels):
+            hal.fire(ch, False)  # no supply, no drive: before anything else
+        hal.buzzer(False)
+        hal.led(False)
+        lost = len(hal.to_device) + len(hal.from_device)
+        hal.to_device.clear()
+        hal.from_device.clear()
+        self.fault_stats["lost_at_reset"] += lost
+        app = self.app
+        # The firmware gets no chance to tidy up; only the host's file handles are
+        # released, so the next boot finds the files as the filesystem holds them.
+        app._end_file()
+        log = app.recorder.log
+        if log is not None and log._file is not None:
+            log._file.close()
+            log._file = None
+
+    def _boot(self):
+        self._boot_at = None
+        self.app = App(self.hal, self.storage)
+        self.boots += 1
+        if self.on_boot is not None:
+            self.on_boot(self.app)
+
     @property
     def edges(self):
         """[(t_ms, channel, on)]: every fire output change so far."""
@@ -319,7 +384,7 @@ class SimDevice:
                 d["current_ma"] = round(currents[ch], 1)
                 igniters.append(d)
             return {
-                "state": C.STATE_NAMES[c.state],
+                "state": C.STATE_NAMES[c.state] if self.powered else "OFF",
                 "safe_reason": C.SAFE_REASON_NAMES[c.safe_reason],
                 "outputs": hal.outputs(),
                 "key": key,
@@ -333,4 +398,6 @@ class SimDevice:
                 "faults": {"flip_rate": self.flip_rate, "drop_rate": self.drop_rate,
                            **self.fault_stats},
                 "board": hal.board_name,
+                "boots": self.boots,
+                "session": self.app.conn.session,
             }

@@ -12,6 +12,9 @@ one line on stdout in reply ("ok ...", "error: ...", or JSON for `status`):
     igniter N PRESET            connect a fresh igniter to channel N (from 1)
     cut on | cut off            cut the link (bytes both ways are lost) / restore it
     battery MV                  the firing battery's open-circuit voltage
+    reboot [MS]                 power-cycle the board (unpowered MS milliseconds, default 0):
+                                outputs off at once, bytes in flight lost, a new session;
+                                the flight log and the device key survive
     status                      one JSON line: state, outputs, key, igniters, battery
     disconnect                  close the port (it vanishes) and exit
     help                        the commands
@@ -50,7 +53,7 @@ BACKLOG_MS = 20.0
 PUMP_WAIT_S = 0.0001  # how long one pump pass waits for bytes
 
 COMMANDS_HELP = (
-    "Commands: key on|off; igniter N PRESET; cut on|off; battery MV; status; "
+    "Commands: key on|off; igniter N PRESET; cut on|off; battery MV; reboot [MS]; status; "
     "disconnect; help; quit (presets: %s)" % ", ".join(PRESETS)
 )
 
@@ -131,6 +134,8 @@ def _device_from_args(args):
     speed = getattr(args, "speed", 1.0)
     if not 0.0 < speed <= 1000.0:
         raise UsageError("--speed must be above 0 and at most 1000")
+    if args.storage and os.path.exists(args.storage) and not os.path.isdir(args.storage):
+        raise UsageError("--storage %s is a file, not a folder" % args.storage)
     rocket = None
     if getattr(args, "motor", None):
         try:
@@ -151,7 +156,7 @@ def _device_from_args(args):
             clock=WarpClock(speed),
         )
     except OSError as exc:
-        raise UsageError("--storage: %s" % exc) from None
+        raise UsageError("--storage %s: %s" % (args.storage, exc.strerror or exc)) from None
 
 
 def handle_command(device, line):
@@ -185,6 +190,13 @@ def handle_command(device, line):
         if cmd == "battery" and len(rest) == 1:
             device.set_battery(int(rest[0]))
             return "ok battery %d" % int(rest[0]), True
+        if cmd == "reboot" and len(rest) <= 1:
+            try:
+                off_ms = int(rest[0]) if rest else 0
+            except ValueError:
+                raise ValueError("reboot takes the unpowered time in milliseconds") from None
+            device.reboot(off_ms)
+            return "ok reboot %d" % off_ms, True
         if cmd == "disconnect":
             return "ok disconnect", False
     except ValueError as exc:

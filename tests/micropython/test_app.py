@@ -7,7 +7,7 @@ from scratch import fresh_dir
 
 from firmware.app import App
 from firmware.hal import KEY_OFF
-from protocol import ROLE_GROUND, Connection
+from protocol import ROLE_GROUND, Connection, cobs
 from protocol import constants as C
 from protocol import messages as M
 from protocol.ticks import ticks_add
@@ -393,3 +393,73 @@ def test_a_keyed_device_erases_only_for_a_mac():
     assert rig.app.conn.stats.mac_errors >= 1
     ack = rig.command(M.FlightErase(0, C.ERASE_CONFIRM))
     assert isinstance(ack, M.Ack) and rig.command(M.FlightList()).count == 0
+
+
+def test_link_stats_report_every_rejected_frame_and_each_reason():
+    rig = Rig(key=KEY)
+    info = rig.command(M.GetDeviceInfo())
+    assert info.features & C.FEATURE_LINK_STATS
+    before = rig.command(M.GetLinkStats())
+    assert isinstance(before, M.LinkStats) and before.rejected() == 0
+    recorded = rig.send(M.GetStatus())  # a legitimate frame, heard on the air
+    rig.run(20)
+    stranger = Connection(ROLE_GROUND)  # the session is on the air; the key is not
+    stranger.set_session(rig.gnd.session)
+    stranger.next_seq = (rig.gnd.next_seq + 1000) & 0xFFFF
+    wrong = Connection(ROLE_GROUND, key=bytes(range(1, 33)))
+    wrong.set_session(rig.gnd.session)
+    wrong.next_seq = stranger.next_seq
+    frame = bytearray(cobs.decode(rig.gnd.send(M.Arm(1, 0))[:-1]))
+    frame[C.PAYLOAD_OFFSET] ^= 0x02  # one bit flipped on the way: the CRC no longer matches
+    bad_crc = cobs.encode(bytes(frame))
+    for wire in (stranger.send(M.Arm(1, 0)), wrong.send(M.Arm(1, 0)), wrong.send(M.Fire(b"abcd", 1, 0xFE)),
+                 recorded, recorded, bad_crc, stranger.send(M.Abort())):
+        rig.hal.inject(wire)
+        rig.run(5)
+    after = rig.command(M.GetLinkStats())
+    assert after.re_seq == rig.gnd.last_tx_seq
+    assert after.mac_errors - before.mac_errors == 3
+    assert after.replays - before.replays == 2
+    assert after.crc_errors - before.crc_errors == 1
+    assert after.rejected() - before.rejected() == 6
+    assert after.mac_exempt_accepted == 1  # the ABORT, acted on without a MAC
+    assert rig.app.controller.state == C.STATE_SAFE and not rig.replies(M.ArmAck)
+    # the reply is the device's own receiver counts, taken when the request arrived
+    stats = rig.app.conn.stats
+    assert after.frames_ok == stats.frames_ok and after.mac_errors == stats.mac_errors
+    assert before.frames_out < after.frames_out < stats.frames_out  # the reply came after
+
+
+def test_an_unkeyed_link_stats_request_to_a_keyed_device_is_itself_rejected():
+    rig = Rig(key=KEY)
+    plain = Connection(ROLE_GROUND)
+    plain.set_session(rig.gnd.session)
+    plain.next_seq = rig.gnd.next_seq + 10
+    rig.got = []
+    rig.hal.inject(plain.send(M.GetLinkStats()))
+    rig.run(20)
+    assert not rig.replies(M.LinkStats)
+    assert rig.app.conn.stats.mac_errors == 1
+    assert rig.command(M.GetLinkStats()).mac_errors == 1
+
+
+def test_a_long_session_rolls_over_to_a_new_nonce_only_while_safe():
+    rig = Rig(key=KEY)
+    old_session = rig.app.conn.session
+    early = rig.send(M.GetStatus())  # what an eavesdropper records early in the session
+    rig.run(20)
+    ack = rig.command(M.Arm(1, 0))
+    assert isinstance(ack, M.ArmAck)
+    rig.app.conn.frames_in_session = C.SESSION_ROLLOVER_FRAMES  # as after ~16k frames
+    rig.run(100)
+    assert rig.app.conn.session == old_session  # never while ARMED
+    assert isinstance(rig.command(M.Disarm()), M.Ack)  # SAFE again: now it rolls over
+    rig.run(600)  # the next device frame carries the new nonce
+    new_session = rig.app.conn.session
+    assert new_session != old_session and rig.app.sessions_rolled == 1
+    assert rig.gnd.session == new_session  # the ground followed
+    before = rig.app.conn.stats.session_errors
+    rig.hal.inject(early)
+    rig.run(20)
+    assert rig.app.conn.stats.session_errors == before + 1  # the recording is now useless
+    assert isinstance(rig.command(M.GetStatus()), M.Status)  # and the real ground goes on

@@ -9,6 +9,7 @@ from firmware.flightlog import (
     EV_APOGEE,
     EV_LIFTOFF,
     HEADER_LEN,
+    INDEX_LEN,
     REC_EVENT,
     REC_SAMPLE,
     RECORD_LEN,
@@ -212,3 +213,44 @@ def test_free_bytes_fall_as_records_are_written_and_return_on_erase():
     assert used >= HEADER_LEN + 42 * RECORD_LEN, used
     log.erase(flight)
     assert log.free_bytes == before
+
+
+# --- two power cuts the power-loss campaign (tests/campaigns/power_loss.py) found ---------------
+def _short_flight(log, n=3):
+    log.begin(101325, 0)
+    for i in range(n):
+        log.append(REC_SAMPLE, C.FLIGHT_BOOST, i, 101000, i, 0, 0)
+    log.close(n)
+
+
+def test_a_power_cut_inside_erase_never_leaves_a_flight_listed_without_its_file():
+    root = fresh_dir()
+    log = FlightLog(root)
+    _short_flight(log)
+    _short_flight(log)
+    os.remove(log.path(1))  # erase(1) removed the file; the power went before the index
+    again = FlightLog(root)
+    assert [e.flight for e in again.flights()] == [0]  # the erase is finished, not half done
+    try:
+        os.stat(again.sum_path(1))
+        assert False, "the erased flight's digest file is still there"
+    except OSError:
+        pass
+    assert FlightLog(root).flights()[0].flags == C.FLIGHT_COMPLETE
+
+
+def test_a_torn_index_entry_is_gone_before_the_next_entry_is_appended():
+    root = fresh_dir()
+    log = FlightLog(root)
+    _short_flight(log)
+    _short_flight(log)
+    index = read_file(log.index_path)
+    with open(log.index_path, "wb") as f:
+        f.write(index[: INDEX_LEN + 5])  # close() of flight 1 cut inside its index entry
+    first = FlightLog(root)
+    assert first.recovered == [1]
+    _short_flight(first)  # flight 2, closed COMPLETE
+    second = FlightLog(root)
+    assert second.recovered == []  # nothing recovered twice
+    assert [(e.flight, e.flags) for e in second.flights()] == [
+        (0, C.FLIGHT_COMPLETE), (1, C.FLIGHT_TORN), (2, C.FLIGHT_COMPLETE)]
