@@ -82,9 +82,12 @@ def cmd_decode(args):
             else:
                 fields = ", ".join("%s=%s" % kv for kv in r.get("fields", {}).items())
                 print("%-14s seq=%-5d %s" % (r["type"], r["seq"], fields or r.get("error", "")))
-        if not results:
-            print("no complete frame (a frame ends with a 00 byte)")
-    return EXIT_OK if any("type" in r for r in results) else EXIT_BAD_INPUT
+    if any("type" in r for r in results):
+        return EXIT_OK
+    # stdout above says what was rejected (and --json how); the failure is one line here
+    raise CliError("no frame decoded: %s" % (
+        "every frame was rejected" if results
+        else "no complete frame in the input (a frame ends with a 00 byte)"))
 
 
 def _plain(message):
@@ -105,12 +108,21 @@ def _key_arg(text):
         raise CliError("--key: %s" % exc) from None
 
 
-def _open_client(args):
+def _open_client(args, store=None):
+    """Connect to --port: under --key if given, else under whichever key the key store
+    holds for the device (none for an unkeyed one)."""
     from ground.client import DeviceClient
+    from ground.keys import KeyStoreError, connect_client
+    from ground.link import KeyNotHeld
 
-    client = DeviceClient(args.port, key=_key_arg(args.key), baudrate=args.baud)
-    client.connect(timeout=args.timeout)
-    return client
+    key = _key_arg(getattr(args, "key", None))
+    client = DeviceClient(args.port, key=key, baudrate=args.baud)
+    try:
+        return connect_client(client, args.timeout, store=store, explicit_key=key is not None)
+    except KeyStoreError as exc:
+        raise CliError(str(exc)) from None
+    except KeyNotHeld as exc:
+        raise CliError(str(exc), EXIT_DEVICE) from None
 
 
 def cmd_ports(args):
@@ -130,7 +142,8 @@ def cmd_ports(args):
     return EXIT_OK
 
 
-def _status_dict(client, st):
+def _status_dict(client, st, link=None):
+    """JSON-ready status; `link` is DeviceClient.link_stats() (None: the firmware cannot tell)."""
     from ground.launch import describe_channel
 
     info = client.info
@@ -159,6 +172,7 @@ def _status_dict(client, st):
             }
             for i, ch in enumerate(st.channels)
         ],
+        "link": link,
     }
 
 
@@ -184,6 +198,21 @@ def _print_status(d):
             else _free_text(alt["log_free_bytes"])))
     for ch in d["channels"]:
         print("  channel %d: %s" % (ch["channel"], ch["text"]))
+    link = d.get("link")  # None: the firmware does not report its link counts
+    if link is not None and not link["rejected"]:
+        print("  link: no frames rejected")
+    elif link is not None:
+        # the reasons, largest first: line noise shows as crc/cobs, a wrong key as mac
+        reasons = sorted(((link[field], name) for field, name in
+                          zip(M.REJECTION_FIELDS, ERROR_NAMES[1:], strict=True) if link[field]),
+                         key=lambda r: -r[0])
+        print("  link: the device rejected %d frame%s (%s) of %d" % (
+            link["rejected"], "" if link["rejected"] == 1 else "s",
+            ", ".join("%s %d" % (name, n) for n, name in reasons),
+            link["frames_ok"] + link["rejected"]))
+    if link is not None and link["mac_exempt_accepted"]:
+        print("  link: %d ABORT/DISARM without a MAC acted on (anyone may make the pad safe)"
+              % link["mac_exempt_accepted"])
 
 
 def cmd_status(args):
@@ -192,7 +221,7 @@ def cmd_status(args):
     client = _open_client(args)
     try:
         while True:
-            d = _status_dict(client, client.status())
+            d = _status_dict(client, client.status(), client.link_stats())
             if args.json:
                 print(json.dumps(d), flush=True)
             else:
@@ -221,6 +250,8 @@ def cmd_launch(args):
         raise CliError("the countdown is at least %d s; use --short-countdown to go below it" % MIN_COUNTDOWN_S)
     if args.countdown < 0 or not 1 <= args.pulse_ms <= 3000:
         raise CliError("--countdown must be >= 0 and --pulse-ms 1..3000")
+    if args.channel < 1:  # channel 0 would be Python's last channel: never guessed at
+        raise CliError("--channel counts from 1, not %d" % args.channel)
     client = _open_client(args)
     try:
         with Keyboard() as kb:
@@ -241,9 +272,16 @@ def cmd_igniter_test(args):
 
     from ground.launch import describe_channel
 
+    if args.channel < 1:
+        raise CliError("--channel counts from 1, not %d" % args.channel)
+    if not 1 <= args.pulse_ms <= 3000:  # the firmware's hard per-fire cap is 3 s
+        raise CliError("--pulse-ms must be 1..3000, not %d" % args.pulse_ms)
     client = _open_client(args)
     ch = args.channel - 1
     try:
+        if ch >= client.info.channels:  # said as the launch says it, not as a NAK's name
+            raise CliError("the device has %d channel(s); there is no channel %d"
+                           % (client.info.channels, args.channel), EXIT_DEVICE)
         r = client.igniter_test(ch)
         ohm = "" if r.resistance_mohm == C.RESISTANCE_UNKNOWN else " %.2f ohm" % (r.resistance_mohm / 1000)
         print("channel %d: %s%s, sense current %.2f mA" % (
@@ -277,11 +315,27 @@ def cmd_igniter_test(args):
 
 def cmd_demo(args):
     from ground.demo import run_demo
+    from ground.download import output_folder_problem
+    from ground.sim.device import rocket_for_motor
 
     if not 0 < args.speed <= 100:
         raise CliError("--speed must be above 0 and at most 100")
-    outcome, _summary, _path = run_demo(seed=args.seed, countdown_s=args.countdown,
-                                        speed=args.speed, out_dir=args.output, motor=args.motor)
+    if args.countdown < 0:
+        raise CliError("--countdown must not be negative")
+    try:
+        rocket_for_motor(args.motor)  # before the pad is set up, not after
+    except ValueError as exc:
+        raise CliError("--motor: %s" % exc) from None
+    problem = args.output and output_folder_problem(args.output)
+    if problem:  # found now, not after a whole flight
+        raise CliError("-o %s: %s" % (args.output, problem))
+    try:
+        outcome, _summary, _path = run_demo(seed=args.seed, countdown_s=args.countdown,
+                                            speed=args.speed, out_dir=args.output,
+                                            motor=args.motor)
+    except OSError as exc:  # the flight flew, but could not be kept
+        raise CliError("cannot keep the flight in %s: %s" % (
+            args.output or "a temporary folder", exc.strerror or exc)) from None
     if outcome == "FIRED":
         return EXIT_OK if _summary is not None else EXIT_DEVICE
     return EXIT_MISFIRE
@@ -484,7 +538,8 @@ def _beside_prediction(args, spec, doc, say):
 
 def cmd_download(args):
     from ground.commands.library import DownloadKeeper
-    from ground.download import Downloader
+    from ground.download import Downloader, output_folder_problem
+    from ground.flight.library import resolve_root
 
     keeper = None
     out_dir = args.output
@@ -493,10 +548,15 @@ def cmd_download(args):
         from ground.commands.analyze import load_rocket_file
 
         spec = load_rocket_file(args.rocket)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as exc:
-        raise CliError("-o %s: %s" % (out_dir, exc.strerror or exc)) from None
+    # every folder checked before the port is opened; made only once a flight is coming
+    problem = output_folder_problem(out_dir)
+    if problem:
+        raise CliError("-o %s: %s" % (out_dir, problem))
+    if not args.no_library:
+        problem = output_folder_problem(resolve_root(args.library))
+        if problem:
+            raise CliError("the flight library %s: %s (--no-library downloads without it)"
+                           % (resolve_root(args.library), problem))
     if args.png:
         folder = os.path.dirname(os.path.abspath(args.png))
         if not os.path.isdir(folder):
@@ -517,6 +577,11 @@ def cmd_download(args):
             chosen = [max(infos, key=lambda i: i.flight)]
         else:
             raise CliError("no flights stored on %s: nothing to download" % client.info.board_name)
+        if chosen:
+            try:
+                os.makedirs(out_dir, exist_ok=True)
+            except OSError as exc:
+                raise CliError("-o %s: %s" % (out_dir, exc.strerror or exc)) from None
         downloader = Downloader(client, out_dir)
         if not args.no_library:
             keeper = DownloadKeeper(args.library, client.info.device_id)
@@ -550,8 +615,29 @@ def _png_size_arg(text):
 def _add_port_args(p):
     p.add_argument("--port", required=True, help="serial port or URL: /dev/ttyACM0, COM3, sim://, socket://host:port")
     p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
-    p.add_argument("--key", help="32-byte device MAC key in hex, for an authenticated link")
-    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the device (default 3)")
+    p.add_argument("--key", metavar="HEX", help="the device's 32-byte MAC key in hex, for an "
+                   "authenticated link (default: the key stored for the device by coalwood key set)")
+    p.add_argument("--timeout", type=_timeout_arg, default=3.0, help="seconds to wait for the device (default 3)")
+
+
+def _session_arg(text):
+    try:
+        session = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r (e.g. 0xdeadbeef)" % text) from None
+    if not 0 <= session <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError("a session nonce is 32 bits: 0..0xffffffff")
+    return session
+
+
+def _timeout_arg(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 3600:  # also refuses nan
+        raise argparse.ArgumentTypeError("%r: give seconds above 0 and at most 3600" % text)
+    return seconds
 
 
 def build_parser():
@@ -566,7 +652,7 @@ def build_parser():
     p.add_argument("hex", nargs="+", help="wire bytes in hex, frames ending with 00")
     p.add_argument("--receiver", choices=("ground", "device"), default="ground",
                    help="decode as this side would (default: ground, i.e. frames from a device)")
-    p.add_argument("--session", type=lambda s: int(s, 0), default=0,
+    p.add_argument("--session", type=_session_arg, default=0,
                    help="device session nonce, when decoding as the device")
     p.add_argument("--key", help="32-byte MAC key in hex, for keyed links")
     p.add_argument("--json", action="store_true", help="one JSON object for scripts")
@@ -677,6 +763,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("coalwood: interrupted", file=sys.stderr)
         return EXIT_ABORTED
+    except BrokenPipeError:
+        # whoever read stdout went away (`coalwood ... | head`): stop quietly, as cat does,
+        # and send what is still buffered nowhere, or exiting would fail on it again
+        import contextlib
+
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # not a file (tests)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE: what a shell reports for a program a closed pipe stopped
     except Exception as exc:  # typed failures from the link and the device: one line each
         from ground.client import DeviceError
         from ground.launch import Aborted

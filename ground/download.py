@@ -99,6 +99,29 @@ class FlightIdentity(namedtuple("FlightIdentity", "device_id flight size_bytes c
                    int(doc["crc32"], 16), bytes.fromhex(doc["sha256"]))
 
 
+def output_folder_problem(path):
+    """Why downloads cannot go into the folder `path`, in a few words, or None when they
+    can: it is a folder, or can be made in the nearest folder above it that exists, and
+    that folder really takes a new entry (tried with an empty folder, removed at once: a
+    permission bit says nothing of a read-only disk, nor to root). Nothing is left made
+    here: a download makes its folder only when it has something to put in it, so a
+    refused command leaves no folder behind."""
+    import tempfile
+
+    path = os.path.abspath(path)
+    target = path
+    while not os.path.exists(target) and os.path.dirname(target) != target:
+        target = os.path.dirname(target)
+    if not os.path.isdir(target):
+        return "%s is a file, not a folder" % ("it" if target == path else target)
+    try:
+        probe = tempfile.mkdtemp(prefix=".coalwood-probe-", dir=target)
+    except OSError as exc:
+        return "cannot write in %s: %s" % (target, exc.strerror or exc)
+    os.rmdir(probe)
+    return None
+
+
 def flight_file_name(device_id, flight):
     """`flight-0003-<device id in hex>.cwf`: unique per board and flight number."""
     return "flight-%04d-%s.cwf" % (flight, bytes(device_id).hex())

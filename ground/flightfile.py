@@ -17,6 +17,8 @@ events in order (`events`).
 """
 
 import binascii
+import os
+import stat
 import struct
 from collections import namedtuple
 
@@ -39,6 +41,8 @@ from firmware.flightlog import (
 )
 from protocol import constants as C
 from protocol.ticks import TICKS_MAX, TICKS_PERIOD
+
+MAX_FILE_BYTES = 1 << 30  # far beyond any flight a board's flash holds
 
 EVENT_NAMES = {EV_LIFTOFF: "liftoff", EV_BURNOUT: "burnout", EV_APOGEE: "apogee",
                EV_MAIN: "main", EV_LANDED: "landed"}
@@ -172,7 +176,8 @@ class FlightFile:
 
 def parse_header(data):
     if not MAGIC.startswith(bytes(data[:len(MAGIC)])):
-        raise NotAFlightLog("not a Coalwood flight log (it does not start with %r)" % MAGIC)
+        raise NotAFlightLog("not a Coalwood flight log (it does not start with %s)"
+                            % MAGIC.decode("ascii"))
     if len(data) < HEADER_LEN:
         raise TruncatedFlightLog("a flight log header is %d bytes; this has only %d"
                                  % (HEADER_LEN, len(data)))
@@ -210,8 +215,18 @@ def parse(data):
 
 
 def load(path):
+    """A FlightFile from the file at `path`: FlightFileError for what is not a regular file
+    or is far larger than any flight (a device such as /dev/zero is never read to the
+    end); OSError as open() raises it."""
+    mode = os.stat(path).st_mode  # before opening: opening a FIFO waits for a writer
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder: open() says so
+        raise NotAFlightLog("%s is not a file (a device, a pipe or a socket)" % path)
     with open(path, "rb") as f:
-        return parse(f.read())
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise NotAFlightLog("%s is over %d bytes: larger than any flight log"
+                            % (path, MAX_FILE_BYTES))
+    return parse(data)
 
 
 def flags_text(flags):

@@ -18,7 +18,7 @@ import math
 import os
 import sys
 
-from ground.cli_common import EXIT_BAD_INPUT, EXIT_OK, CliError
+from ground.cli_common import EXIT_BAD_INPUT, EXIT_CORRUPT, EXIT_OK, CliError
 
 
 def add_parser(subparsers):
@@ -29,7 +29,8 @@ def add_parser(subparsers):
         "CSV, Missile Works RRC3 CSV, CATS barometer CSV, PerfectFlite .pf2, Eggtimer CSV, "
         "Featherweight Blue Raven CSV and this command's own --csv output; the format is "
         "recognised from the contents. Exit status: 0 done, 3 the file cannot be read as a "
-        "flight log (or an output cannot be written).")
+        "flight log (or an output cannot be written), 7 a .cwf with damaged records or "
+        "cut short (the report stands on the rest of it).")
     p.add_argument("file", metavar="FILE", help="the flight log")
     p.add_argument("--json", action="store_true", help="one JSON object for scripts")
     p.add_argument("--csv", metavar="OUT", help="write the samples, smoothed, as CSV (SI units)")
@@ -44,16 +45,25 @@ def add_parser(subparsers):
 
 
 def parse_png_size(text):
+    from ground.flight.plot import PlotError, check_size  # no Qt until it draws
+
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError("a size is WIDTHxHEIGHT in pixels, like 1200x900") from None
-    return w, h
+    try:
+        return check_size(w, h)  # refused before a flight is read or downloaded
+    except PlotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_analyze(args):
     from ground.flight import FlightFormatError, analyze, load
 
+    for flag, out in (("--csv", args.csv), ("--png", args.png)):
+        folder = os.path.dirname(os.path.abspath(out)) if out else None
+        if folder is not None and not os.path.isdir(folder):  # told before any work is done
+            raise CliError("cannot write %s (%s): there is no folder %s" % (out, flag, folder))
     spec = load_rocket_file(args.rocket) if args.rocket else None
     try:
         flight = load(args.file)
@@ -93,6 +103,13 @@ def cmd_analyze(args):
         print(json.dumps(doc))
     else:
         _print_report(doc, sys.stdout, prediction)
+    damage = flight.metadata.get("damage")
+    if damage:
+        # the figures stand on what checked out, but a script must not take them as whole
+        print("coalwood: error: %s is damaged: %s%s; the figures are from the rest of it" % (
+            args.file, damage[0], "" if len(damage) == 1 else " (and %d more)" % (len(damage) - 1)),
+            file=sys.stderr)
+        return EXIT_CORRUPT
     return EXIT_OK
 
 

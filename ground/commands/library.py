@@ -53,6 +53,9 @@ def _open(args, create=False):
     that does not exist yet (reading never makes folders)."""
     lib = _library_module()
     root = _root(args)
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise CliError("the flight library %s is a file, not a folder: give --library DIR"
+                       % root)
     if not create and not lib.Library.exists(root):
         return None
     return lib.Library(root, create=create)
@@ -263,13 +266,24 @@ def cmd_remove(args):
 # --- add -----------------------------------------------------------------------------------------
 @_cli_errors
 def cmd_add(args):
+    lib = _library_module()
+    if args.date is not None:
+        lib.check_flight_date(args.date)
+    # every file read and checked first: a bad one makes no library and adds nothing
+    files = [(path, *lib.read_flight_file(path)) for path in args.files]
     library = _open(args, create=True)
     results = []
     try:
-        for path in args.files:
-            r = library.add_file(path, motor=args.motor, notes=args.notes,
-                                 flight_date=args.date)
+        for path, data, damage in files:
+            name = os.path.basename(path)
+            r = library.add(data, source=name, name=name, motor=args.motor, notes=args.notes,
+                            flight_date=args.date)
             results.append((path, r))
+            if damage:
+                print("coalwood: warning: %s is damaged: %s%s; kept exactly as it is" % (
+                    path, damage[0],
+                    "" if len(damage) == 1 else " (and %d more)" % (len(damage) - 1)),
+                    file=sys.stderr)
             if args.json:
                 continue
             if r.added:
@@ -335,7 +349,11 @@ def cmd_verify(args):
 @_cli_errors
 def cmd_rebuild(args):
     lib = _library_module()
-    library, report = lib.Library.rebuild(_root(args))
+    root = _root(args)
+    if not os.path.isdir(root):  # nothing to rebuild: a typo must not make a library
+        raise CliError("there is no flight library at %s%s" % (
+            root, " (it is a file)" if os.path.exists(root) else ""))
+    library, report = lib.Library.rebuild(root)
     library.close()
     if args.json:
         _emit({"library": library.root, "moved_aside": report.moved_aside,

@@ -125,6 +125,7 @@ def _merge_rocket_file(args):
     """Fill what the command line leaves out from --rocket, then insist on a whole rocket."""
     args.rocket_name = None
     args.cd_source = "--cd" if args.cd is not None else None
+    args.motor_source = None  # the rocket file, when the motor is its
     if args.rocket is not None:
         from ground.trajectory import spec
 
@@ -139,6 +140,8 @@ def _merge_rocket_file(args):
                 setattr(args, key, value)
                 if key == "cd":
                     args.cd_source = args.rocket
+                elif key == "motor":
+                    args.motor_source = args.rocket
     for flag, key in (("--motor", "motor"), ("--mass-g", "mass_g"),
                       ("--diameter-mm", "diameter_mm")):
         if getattr(args, key) is None:
@@ -179,17 +182,21 @@ def _positive(value, flag, unit):
     return value
 
 
-def _load_motor(text):
+def _load_motor(text, rocket_file=None):
+    """The motor named by --motor, or by the rocket file `rocket_file` (the message then
+    names that file: the mistake is in it, not on the command line)."""
     from ground.trajectory.motor import EngError
     from ground.trajectory.spec import load_motor
 
+    where = "--motor" if rocket_file is None else "--rocket %s: motor" % rocket_file
     try:
         return load_motor(text)
     except EngError as exc:
-        raise CliError("--motor: %s" % exc if str(exc).startswith("no motor file") else str(exc),
-                       EXIT_BAD_INPUT) from None
+        if rocket_file is None and not str(exc).startswith("no motor file"):
+            raise CliError(str(exc), EXIT_BAD_INPUT) from None  # it names the file and line
+        raise CliError("%s: %s" % (where, exc), EXIT_BAD_INPUT) from None
     except OSError as exc:
-        raise CliError("--motor %s: cannot read it (%s)" % (text, exc.strerror or exc)) from None
+        raise CliError("%s %s: cannot read it (%s)" % (where, text, exc.strerror or exc)) from None
 
 
 def _png_size(text):
@@ -315,7 +322,7 @@ def cmd_predict(args):
         _check_folder("--png", args.png)
     if args.save_rocket:
         _check_folder("--save-rocket", args.save_rocket)
-    motor = _load_motor(args.motor)
+    motor = _load_motor(args.motor, args.motor_source)
     try:
         if mode == "predict":
             doc, flight, target_xy = _predict(args, motor)

@@ -40,8 +40,11 @@ def csv_text(analysis):
 def write_csv(analysis, target):
     """Write the CSV to `target`, a path or a text file object."""
     if isinstance(target, str | os.PathLike):
-        with open(target, "w", encoding="utf-8", newline="\n") as f:
-            _write_csv(analysis, f)
+        from ground.flight.output import write_file
+
+        out = io.StringIO(newline="\n")
+        _write_csv(analysis, out)
+        write_file(target, out.getvalue().encode("utf-8"))  # never half a CSV
     else:
         _write_csv(analysis, target)
 

@@ -27,6 +27,7 @@ from collections import namedtuple
 
 from ground import flightfile
 from ground.atomic import fsync_dir, write_whole
+from ground.flight.output import write_file
 
 ENV_VAR = "COALWOOD_LIBRARY"
 INDEX_NAME = "index.sqlite3"
@@ -98,6 +99,16 @@ class BlobDamaged(LibraryError):
     """A flight's stored bytes are missing or no longer match their SHA-256."""
 
 
+class NotAFlightFile(LibraryError):
+    """A file imported by hand that cannot be read, or that no flight-log reader knows.
+    The message names the file; `why` is the reason alone, for a line that names it
+    another way."""
+
+    def __init__(self, message, why):
+        super().__init__(message)
+        self.why = why
+
+
 def default_root():
     from platformdirs import user_data_path
 
@@ -133,6 +144,32 @@ def check_flight_date(text):
         except ValueError:
             raise ValueError("not a date: %r (use YYYY-MM-DD)" % text) from None
     return text
+
+
+def read_flight_file(path):
+    """(bytes, damage) of a flight file someone imports by hand, checked before anything is
+    stored: NotAFlightFile (one line) when it cannot be read or no flight-log reader
+    (ground/flight/formats) understands it. `damage` lists what in a .cwf failed its
+    checksums or was cut short ([] for a clean file): such a file is still a flight, and
+    the library keeps it exactly as it is."""
+    from ground.flight.formats import parse, read_log_bytes
+
+    name = os.path.basename(path)
+    try:
+        data = read_log_bytes(path)
+    except OSError as exc:
+        why = exc.strerror or " ".join(str(exc).split())
+        raise NotAFlightFile("cannot read %s: %s" % (path, why), "cannot read it: " + why) from None
+    except ValueError as exc:  # FlightFormatError: a device, a pipe, far too big
+        why = " ".join(str(exc).split())
+        raise NotAFlightFile("%s: %s" % (path, why), why) from None
+    try:
+        flight = parse(data, source=os.fspath(path))
+    except (ValueError, ArithmeticError, IndexError) as exc:
+        # FlightFormatError, or a reader tripped by bytes it half recognised: one line
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise NotAFlightFile("%s is not a flight log: %s" % (name, why), why) from None
+    return data, list(flight.metadata.get("damage") or ())
 
 
 _DOWNLOAD_NAME = re.compile(r"flight-\d{4,}-([0-9a-f]{2,64})\.cwf$")
@@ -384,9 +421,12 @@ class Library:
 
     def add_file(self, path, **kw):
         """Import a file by hand; its name is the entry's source."""
+        from ground.flight.formats import FlightFormatError, read_log_bytes
+
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = read_log_bytes(path)  # a device or a pipe is refused, never read for ever
+        except FlightFormatError as exc:
+            raise LibraryError("%s: %s" % (path, exc)) from None
         except OSError as exc:
             raise LibraryError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
         name = os.path.basename(path)
@@ -457,7 +497,7 @@ class Library:
         if os.path.lexists(dest) and not overwrite:
             raise LibraryError("%s exists: give another path, or --force to replace it" % dest)
         try:
-            write_whole(os.path.abspath(dest), data, 0o666)
+            write_file(os.path.abspath(dest), data)  # only into a folder that exists
         except OSError as exc:
             raise LibraryError("cannot write %s: %s" % (dest, exc.strerror or exc)) from None
         return dest

@@ -80,6 +80,8 @@ def export(layout, path, width_px, height_px):
     from pyqtgraph import exporters
     from pyqtgraph.Qt import QtCore
 
+    from ground.flight.output import write_file
+
     try:
         application().processEvents()
         exporter = exporters.ImageExporter(layout.scene())
@@ -92,8 +94,12 @@ def export(layout, path, width_px, height_px):
             image = image.scaled(width_px, height_px,
                                  QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
                                  QtCore.Qt.TransformationMode.SmoothTransformation)
-        if not image.save(os.fspath(path), "PNG"):
-            raise OSError("cannot write the PNG file %s" % path)
+        # encoded in memory, then written whole: a failed write leaves no half a picture
+        buffer = QtCore.QBuffer()
+        buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+        if not image.save(buffer, "PNG"):
+            raise PlotError("the picture could not be encoded as PNG")
+        write_file(path, bytes(buffer.data()))
     finally:
         layout.close()
         layout.deleteLater()

@@ -18,6 +18,8 @@ import pathlib
 import numpy as np
 
 CLASS_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# a motor file is a few kB; a whole manufacturer's catalogue is well under this
+MAX_ENG_BYTES = 4 << 20
 
 
 class EngError(ValueError):
@@ -174,12 +176,25 @@ def parse_eng(text, source="<text>"):
 
 
 def load_eng(path):
-    """The first motor of a .eng file (most files hold one)."""
+    """The first motor of a .eng file (most files hold one). EngError for what is not a
+    readable .eng file (none there, a folder, a device, binary, far too long); OSError
+    as open() raises it otherwise (permission denied)."""
     path = pathlib.Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
+        if path.is_dir():
+            raise EngError("%s is a folder, not a motor file" % path)
+        if not path.is_file():  # asked before opening: a FIFO would wait for a writer
+            if path.exists():
+                raise EngError("%s is not a file (a device, a pipe or a socket)" % path)
+            raise FileNotFoundError
+        with path.open("rb") as f:
+            data = f.read(MAX_ENG_BYTES + 1)
     except FileNotFoundError:
         raise EngError("no motor file %s" % path) from None
+    if len(data) > MAX_ENG_BYTES:
+        raise EngError("%s is over %d bytes: not a motor file" % (path, MAX_ENG_BYTES))
+    try:
+        text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError:
         raise EngError("%s is not a text .eng file" % path) from None
     return parse_eng(text, source=str(path))[0]

@@ -14,10 +14,12 @@ flies nothing, but builds the Rocket and the atmosphere so their own checks run.
 problem is a SpecError with one line naming the file.
 """
 
+import errno
 import json
 import math
 import os
 
+from ground.atomic import write_whole
 from ground.trajectory import motors
 from ground.trajectory.atmosphere import Atmosphere
 from ground.trajectory.errors import TrajectoryError, check_number, check_positive
@@ -26,6 +28,7 @@ from ground.trajectory.motor import EngError, load_eng
 from ground.trajectory.rocket import Rocket
 
 VERSION = 1
+MAX_FILE_BYTES = 1 << 20  # a rocket file is a few hundred bytes
 REQUIRED = ("motor", "mass_g", "diameter_mm", "cd")
 # (key, "text" or "number", what it is); the order is the order a saved file lists them in
 KEYS = (
@@ -92,8 +95,14 @@ def read(path):
     relative motor path is made absolute against the file's folder. SpecError if not."""
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+            # asked before opening: a device is never read to its end, a FIFO never waited on
+            raise SpecError("%s: not a file (a device, a pipe or a socket)" % path)
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise SpecError("%s: over %d bytes, not a rocket file" % (path, MAX_FILE_BYTES))
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError("%s: no such rocket file" % path) from None
     except UnicodeDecodeError:
@@ -147,6 +156,8 @@ def read(path):
 
 def load_motor(text):
     """A Motor from a .eng path or a bundled name; EngError or OSError if it cannot be."""
+    if os.path.exists(text) and _looks_like_path(text):
+        return load_eng(text)  # EngError says what is wrong with a folder or a device
     if os.path.isfile(text):
         return load_eng(text)
     if _looks_like_path(text):
@@ -237,8 +248,10 @@ def save(path, values):
                 value = int(value)  # 900, not 900.0: the file is for people too
         doc[key] = value
     text = json.dumps(doc, indent=2) + "\n"
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # write_whole would make it: a typo must not make folders
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), folder)
+    write_whole(path, text.encode("utf-8"))  # never half a file, nor a file half replaced
     return path
 
 

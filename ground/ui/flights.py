@@ -39,9 +39,20 @@ from PySide6.QtWidgets import (
 
 from ground.client import DeviceError
 from ground.commands.library import DownloadKeeper
-from ground.download import DownloadCancelled, Downloader, digests_match
-from ground.flight import FlightFormatError, load
-from ground.flight.library import Library, LibraryError, export_name, resolve_root
+from ground.download import (
+    DownloadCancelled,
+    Downloader,
+    digests_match,
+    output_folder_problem,
+)
+from ground.flight.library import (
+    Library,
+    LibraryError,
+    NotAFlightFile,
+    export_name,
+    read_flight_file,
+    resolve_root,
+)
 from ground.flightfile import flags_text
 from ground.link import LinkError
 from ground.ui.connection import one_line
@@ -422,6 +433,10 @@ class DeviceFlightsPanel(_TellsTheUser, QWidget):
             return
         if self._downloading:
             return
+        problem = output_folder_problem(self.out_dir)
+        if problem:  # told now, before a byte is asked for
+            self._report_error("downloads cannot go to %s: %s" % (self.out_dir, problem))
+            return
         downloader = Downloader(client, self.out_dir)
         self.downloader = downloader
         self._downloading = True
@@ -544,7 +559,12 @@ class DeviceFlightsPanel(_TellsTheUser, QWidget):
             self._set_row(client, info.flight, here=here, note="cancelled")
             self._say(text)
             return
-        why = one_line(exc)
+        if isinstance(exc, OSError):
+            # the folder or the disk, not the device: said as such, never as "[Errno 13] ..."
+            why = "cannot keep it in %s: %s" % (exc.filename or self.out_dir,
+                                                exc.strerror or one_line(exc))
+        else:
+            why = one_line(exc)
         named = re.search(r"\bflight %d\b" % info.flight, why, re.IGNORECASE)
         line = why if named else "flight %d: %s" % (info.flight, why)
         if held:
@@ -758,7 +778,7 @@ class LibraryPanel(_TellsTheUser, QWidget):
                           failed=self._import_failed)
 
     def _imported(self, answer):
-        path, result = answer
+        path, result, damage = answer
         name = os.path.basename(path)
         if result.added:
             self._news = "%s: added to the library as %s" % (name, result.entry.label)
@@ -766,6 +786,9 @@ class LibraryPanel(_TellsTheUser, QWidget):
             self._news = "%s: already in the library as %s%s" % (
                 name, result.entry.label,
                 "; its damaged stored bytes were restored" if result.repaired else "")
+        if damage:  # kept exactly as it is, but nobody should take it for a clean log
+            self._news += "; the file is damaged (%s%s), kept as it is" % (
+                damage[0], "" if len(damage) == 1 else ", and %d more" % (len(damage) - 1))
         self.refresh()
 
     def _import_failed(self, exc):
@@ -842,15 +865,15 @@ def _checked_blob(root, entry):
 
 
 def _import(root, path):
+    """(background) Read and check the file, then add it: (path, AddResult, damage). A file
+    no reader understands is refused before the library is touched (or made)."""
     name = os.path.basename(path)
     try:
-        load(path)
-    except FlightFormatError as exc:
-        raise LibraryError("%s was not imported: %s" % (name, one_line(exc))) from None
-    except OSError as exc:
-        raise LibraryError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+        data, damage = read_flight_file(path)
+    except NotAFlightFile as exc:
+        raise LibraryError("%s was not imported: %s" % (name, one_line(exc.why))) from None
     with Library(root, create=True) as library:
-        return path, library.add_file(path)
+        return path, library.add(data, source=name, name=name), damage
 
 
 def _export(root, entry, path, overwrite):

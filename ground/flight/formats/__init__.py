@@ -59,6 +59,7 @@ __all__ = [
     "parse",
     "pressure_altitude_m",
     "pressure_at_altitude_pa",
+    "read_log_bytes",
 ]
 
 
@@ -114,12 +115,25 @@ def parse(data, source=None, format_name=None):
 
 def load(path, format_name=None):
     """A Flight from a file; FlightFormatError (or OSError) if it cannot be read."""
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise FlightFormatError("%s is %d bytes: larger than any flight log" % (path, size))
+    return parse(read_log_bytes(path), source=os.fspath(path), format_name=format_name)
+
+
+def read_log_bytes(path, limit_bytes=MAX_FILE_BYTES):
+    """The bytes of the file at `path`, at most `limit_bytes` of them. FlightFormatError for
+    a longer one and for what is not a file at all (a device such as /dev/zero would be
+    read until memory runs out, a FIFO waited on for ever); its message leaves the path to
+    the caller. OSError as open() raises it (no such file, a folder, permission denied)."""
+    import stat
+
+    # asked before opening: opening a FIFO waits for a writer
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder: open() says so
+        raise FlightFormatError("not a file (a device, a pipe or a socket)")
     with open(path, "rb") as f:
-        data = f.read()
-    return parse(data, source=os.fspath(path), format_name=format_name)
+        data = f.read(limit_bytes + 1)
+    if len(data) > limit_bytes:
+        raise FlightFormatError("over %d bytes: larger than any flight log" % limit_bytes)
+    return data
 
 
 # --- the common finishing ------------------------------------------------------------------

@@ -54,6 +54,8 @@ def read(data, _lines, source=None):
         "format_version": h.version,
         "ascent_hz": h.ascent_hz,
         "descent_hz": h.descent_hz,
+        # what failed its checksums or was cut short ([]: every byte checked out)
+        "damage": list(ff.problems()),
     }
     channels = {"log_altitude_m": s["altitude_m"], "log_speed_ms": s["speed_ms"],
                 "log_accel_ms2": s["accel_ms2"], "flight_state": s["state"].astype(np.float64)}

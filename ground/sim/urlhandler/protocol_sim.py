@@ -40,6 +40,18 @@ _OPTIONS = ("key", "seed", "flip_rate", "drop_rate", "device_key", "storage", "r
             "baud", "disconnect_after", "motor", "speed")
 
 
+def _number(name, value, kind):
+    """int or float of a query value; ValueError in the URL's own words."""
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ValueError("%s=%s: not %s" % (name, value, "a whole number" if kind is int
+                                            else "a number")) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError("%s=%s: not a number" % (name, value))
+    return number
+
+
 def parse_sim_url(url):
     """sim://?... -> (SimDevice keyword arguments, extras). SerialException on any bad value."""
     parts = urllib.parse.urlsplit(url)
@@ -69,9 +81,9 @@ def parse_sim_url(url):
                     raise ValueError("key=%s: use key=on or key=off" % value)
                 kwargs["key_on"] = value.lower() == "on"
             elif lname == "seed":
-                kwargs["seed"] = int(value)
+                kwargs["seed"] = _number(name, value, int)
             elif lname in ("flip_rate", "drop_rate"):
-                rate = float(value)
+                rate = _number(name, value, float)
                 if not 0.0 <= rate <= 1.0:
                     raise ValueError("%s=%s: must be between 0 and 1" % (name, value))
                 kwargs[lname] = rate
@@ -82,19 +94,19 @@ def parse_sim_url(url):
             elif lname == "radio":
                 kwargs["wired"] = value.lower() not in ("1", "true", "yes", "on")
             elif lname == "baud":
-                baud = int(value)
+                baud = _number(name, value, int)
                 if baud <= 0:
                     raise ValueError("baud=%s: must be positive" % value)
                 extras["baud"] = baud
             elif lname == "motor":
                 kwargs["rocket"] = rocket_for_motor(value)  # ValueError names the motors
             elif lname == "speed":
-                speed = float(value)
+                speed = _number(name, value, float)
                 if not 0.0 < speed <= 1000.0:
                     raise ValueError("speed=%s: must be above 0 and at most 1000" % value)
                 kwargs["clock"] = WarpClock(speed)
             elif lname == "disconnect_after":
-                secs = float(value)
+                secs = _number(name, value, float)
                 if secs < 0:
                     raise ValueError("disconnect_after=%s: must not be negative" % value)
                 extras["disconnect_after"] = secs
