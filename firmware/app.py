@@ -31,6 +31,7 @@ TICK_MS = const(10)
 HEARTBEAT_MS = const(500)
 STATUS_MS = const(500)
 OUT_QUEUE_BYTES = const(2048)
+_DELIMITER = b"\x00"
 UNSOLICITED = const(0xFFFF)  # re_seq of a STATUS nobody asked for
 MAX_READ_JOBS = const(4)  # FLIGHT_READ windows queued: the ground keeps two in flight
 # Room kept in the output queue when sending a download frame, so a reply
@@ -194,7 +195,11 @@ class App:
                 return
             pos = 0
             while pos < n:
-                pos += conn.receive_data(self.rx, n, pos)
+                # One frame at a time, each dispatched before the next is checked: a SET_KEY
+                # changes the key the very next frame is checked under (and a command's
+                # reply is cached before its resend is looked up).
+                z = self.rx.find(_DELIMITER, pos, n)
+                pos += conn.receive_data(self.rx, n if z < 0 else z + 1, pos)
                 while True:
                     frame = conn.next_event()
                     if frame is None:

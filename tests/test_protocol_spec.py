@@ -478,7 +478,7 @@ CODE_TABLES = [
     ("9.10 Configuration keys", dict(C.CONFIG_NAMES)),
     ("9.2 Device states", dict(enumerate(C.STATE_NAMES))),
     ("9.3 Safe reasons", dict(enumerate(C.SAFE_REASON_NAMES))),
-    ("9.4 Device flags", bits("DEV_", ("KEY_ON", "KEYED", "LOG_FULL", "BUZZER", "FLYING"))),
+    ("9.4 Device flags", bits("DEV_", ("KEY_ON", "KEYED", "LOG_FULL", "BUZZER", "FLYING", "RENEWED"))),
     ("9.5 Continuity classes", dict(enumerate(C.CONT_NAMES))),
     ("9.6 Fire results", dict(enumerate(C.FIRE_RESULT_NAMES))),
     ("9.7 ARM flags", {C.ARM_OVERRIDE_CONTINUITY: "ARM_OVERRIDE_CONTINUITY"}),
