@@ -23,7 +23,8 @@ Query options (all optional; they mirror `coalwood sim`):
 
 The device starts on open() and stops on close(). `port.device` is the SimDevice,
 for the control side-channel: port.device.set_key(False), .set_igniter(0, "open"),
-.cut_link(True), .unplug(), .status_dict(), .clock.set_speed(20).
+.cut_link(True), .unplug(), .reboot() (a power cycle: a new session, SAFE), .status_dict(),
+.clock.set_speed(20).
 """
 
 import threading
