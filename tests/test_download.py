@@ -12,13 +12,13 @@ Every flight is logged into the board's storage by the firmware's own FlightLog
 (tests/synthetic_flight.py) before the device boots.
 """
 
-import contextlib
 import hashlib
 import json
 import os
 import threading
 
 import pytest
+from serial_line import LINE_BYTES_PER_MS, SerialLine
 from synthetic_flight import damage_record, write_flight
 
 from ground.client import CommandFailed, DeviceClient
@@ -39,12 +39,8 @@ from ground.download import (
 )
 from ground.flightfile import parse
 from ground.link import PortVanished
-from ground.sim.device import ManualClock, SimDevice
-from protocol import ROLE_GROUND, Connection, RemoteProtocolError
 from protocol import constants as C
 from protocol import messages as M
-
-LINE_BYTES_PER_MS = 115200 / 10 / 1000
 
 
 @pytest.fixture(scope="module")
@@ -113,56 +109,22 @@ def test_data_of_a_later_window_finishes_the_earlier_one():
 
 
 # --- a deterministic line: SimDevice on a manual clock ------------------------------------------------
-class LineRig:
-    """A SimDevice and a ground Connection joined by a line of 11.52 bytes per millisecond
-    each way (115200 8N1), all stepped one millisecond at a time on one thread."""
+class LineRig(SerialLine):
+    """SerialLine with the ground's own monotonic milliseconds and a count of its frames,
+    and the downloads the tests drive over it."""
 
     def __init__(self, storage, seed=1, flip_rate=0.0, drop_rate=0.0):
-        self.clock = ManualClock(5000)
-        self.dev = SimDevice(clock=self.clock, seed=seed, storage_dir=storage,
-                             flip_rate=flip_rate, drop_rate=drop_rate)
-        self.gnd = Connection(ROLE_GROUND)
+        super().__init__(storage, seed, flip_rate, drop_rate)
         self.ms = 0  # the ground's own monotonic milliseconds
-        self.up = bytearray()  # ground bytes waiting for the line
-        self.down_budget = self.up_budget = 0.0
         self.frames_seen = 0
         self.run(600)  # boot: the first heartbeat teaches the ground the session
 
     def step(self):
-        """One millisecond: the line moves its bytes both ways, the device runs once.
-        Returns the messages the ground received."""
         self.ms += 1
-        now = self.clock.advance(1)
-        self.up_budget = min(self.up_budget + LINE_BYTES_PER_MS, 2 + LINE_BYTES_PER_MS)
-        n = min(int(self.up_budget), len(self.up))
-        if n:
-            self.dev.feed(bytes(self.up[:n]))
-            del self.up[:n]
-            self.up_budget -= n
-        self.dev.step(now)
-        self.down_budget = min(self.down_budget + LINE_BYTES_PER_MS, 2 + LINE_BYTES_PER_MS)
-        n = min(int(self.down_budget), self.dev.output_waiting())
-        data = self.dev.read_output(n)  # dropped bytes took their line time too
-        self.down_budget -= n
-        out = []
-        pos = 0
-        while pos < len(data):
-            pos += self.gnd.receive_data(data, -1, pos)
-            while (f := self.gnd.next_event()) is not None:
-                self.frames_seen += 1
-                with contextlib.suppress(RemoteProtocolError):
-                    out.append(M.decode(f))
-        return out
+        return super().step()
 
-    def run(self, ms):
-        got = []
-        for _ in range(ms):
-            got += self.step()
-        return got
-
-    def send(self, msg):
-        self.up += self.gnd.send(msg)
-        return self.gnd.last_tx_seq
+    def frame_received(self, now_ms):
+        self.frames_seen += 1
 
     def flight_list(self):
         seq = self.send(M.FlightList())
@@ -185,8 +147,6 @@ class LineRig:
                     transfer.on_nak(m.re_seq, m.reason, self.ms)
         return self.ms - start
 
-    def close(self):
-        self.dev.close()
 
 
 def test_clean_line_download_is_exact_and_keeps_the_line_busy(board_100k):

@@ -32,7 +32,6 @@ What is counted, and what must be zero:
 """
 
 import bisect
-import contextlib
 import hashlib
 import shutil
 import sys
@@ -46,19 +45,17 @@ except ImportError:  # run as a script: only tests/campaigns/ is on the path
     import common
 common.bootstrap()
 
+from serial_line import SerialLine  # noqa: E402
 from synthetic_flight import write_flight  # noqa: E402
 
 from firmware.controller import OK  # noqa: E402
 from ground.download import Transfer, digests_match  # noqa: E402
-from ground.sim.device import ManualClock, SimDevice  # noqa: E402
-from protocol import ROLE_GROUND, Connection, RemoteProtocolError  # noqa: E402
 from protocol import constants as C  # noqa: E402
 from protocol import messages as M  # noqa: E402
 from protocol.reliable import POLL_FAILED, POLL_RESEND, Requester  # noqa: E402
 
 FLIP_RATE_PER_BYTE = 8e-4  # one flipped bit per byte: ~1e-4 per bit
 DROP_RATE_PER_BYTE = 1e-4
-LINE_BYTES_PER_MS = 115200 / 10 / 1000  # 8N1: ten bits a byte
 SHORT_SESSION_S = 60
 LONG_SESSION_S = 600
 SHORT_FLIGHT_BYTES = 30_000
@@ -124,17 +121,12 @@ def spurious_edges(edges, fires, pulse_ms):
     return bad
 
 
-class Line:
-    """The pad box and the ground's Connection on a simulated 115200-baud line, one
-    millisecond per step; the device's own accepted FIREs and heard frames are recorded."""
+class Line(SerialLine):
+    """The pad box and the ground's Connection on the simulated 115200-baud line; the
+    device's own accepted FIREs and heard frames are recorded."""
 
     def __init__(self, storage, seed, flip_rate, drop_rate):
-        self.clock = ManualClock(5000)
-        self.dev = SimDevice(clock=self.clock, seed=seed, storage_dir=storage,
-                             flip_rate=flip_rate, drop_rate=drop_rate)
-        self.gnd = Connection(ROLE_GROUND)
-        self.up = bytearray()
-        self.up_budget = self.down_budget = 0.0
+        super().__init__(storage, seed, flip_rate, drop_rate)
         ctrl = self.dev.app.controller
         self.device_heard = LossMeter(ctrl.link_loss_ms)
         self.ground_heard = LossMeter(C.LINK_LOSS_MS)
@@ -158,39 +150,8 @@ class Line:
         ctrl.fire = watched_fire
         ctrl.frame_received = watched_frame
 
-    @property
-    def now(self):
-        return self.clock.now
-
-    def send(self, msg, flags=0, seq=-1):
-        self.up += self.gnd.send(msg, flags, seq)
-        return self.gnd.last_tx_seq
-
-    def step(self):
-        """One millisecond: bytes move both ways at the line rate, the device runs once.
-        Returns the messages the ground received."""
-        now = self.clock.advance(1)
-        self.up_budget = min(self.up_budget + LINE_BYTES_PER_MS, 2 + LINE_BYTES_PER_MS)
-        n = min(int(self.up_budget), len(self.up))
-        if n:
-            self.dev.feed(bytes(self.up[:n]))
-            del self.up[:n]
-            self.up_budget -= n
-        self.dev.step(now)
-        self.down_budget = min(self.down_budget + LINE_BYTES_PER_MS, 2 + LINE_BYTES_PER_MS)
-        n = min(int(self.down_budget), self.dev.output_waiting())
-        out = []
-        if n:
-            data = self.dev.read_output(n)  # dropped bytes took their line time too
-            self.down_budget -= n
-            pos = 0
-            while pos < len(data):
-                pos += self.gnd.receive_data(data, -1, pos)
-                while (f := self.gnd.next_event()) is not None:
-                    self.ground_heard.heard(now)
-                    with contextlib.suppress(RemoteProtocolError):
-                        out.append(M.decode(f))
-        return out
+    def frame_received(self, now_ms):
+        self.ground_heard.heard(now_ms)
 
 
 class Station:
