@@ -15,7 +15,7 @@ import pytest
 MP_DIR = pathlib.Path(__file__).parent / "micropython"
 sys.path.insert(0, str(MP_DIR))
 
-SHARED = ("test_protocol_*.py", "test_controller*.py", "test_app*.py", "test_pico_hal.py", "test_flightlog.py", "test_baro.py", "test_altimeter.py", "test_bmp280.py", "test_bmp388.py", "test_ms5611.py", "test_recorder.py")
+SHARED = ("test_protocol_*.py", "test_controller*.py", "test_app*.py", "test_pico_hal.py", "test_esp32_hal.py", "test_flightlog.py", "test_baro.py", "test_altimeter.py", "test_bmp280.py", "test_bmp388.py", "test_ms5611.py", "test_recorder.py")
 MODULES = sorted(p.stem for pattern in SHARED for p in MP_DIR.glob(pattern))
 
 

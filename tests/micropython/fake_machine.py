@@ -1,7 +1,20 @@
-"""A fake `machine` module (Pin, ADC, I2C, UART) for testing firmware/hal/pico.py.
+"""A fake `machine` module (Pin, ADC, I2C, UART) for testing firmware/hal/pico.py and esp32.py.
 
 Runs on MicroPython and CPython. Call `install()` before importing
 firmware.hal.pico so its `from machine import ...` finds this module.
+
+Two chip flavours, chosen by `reset(chip)`: "rp2" (the default, so a bare
+`reset()` is the RP2040) and "esp32". The ESP32 flavour checks pins the way
+that port does, a little more strictly: GPIO 20, 24 and 28..31 do not exist
+and 6..11 (the module's flash) are refused; 34..39 are input only and have no
+pulls; an ADC works on ADC1 (32..39) and ADC2 pins, takes atten()/width(), and
+reads `read_uv()` (calibrated microvolts) and `read_u16()` (uncalibrated) from
+the voltage a test puts on the pin with `set_adc_uv()`, clamped to what the
+chip reads at the ADC's attenuation (at 11 dB: 142 mV however low the input,
+3.13 V however high); `unique_id()` is 6 bytes (the MAC); a UART write that
+does not fit the driver's queue counts in the UART's `blocked_writes` (the
+port would wait there). `FakeConsole` stands in for sys.stdin/sys.stdout and
+the `select` and `micropython` modules of the USB-serial REPL.
 
 I2C devices are models a test attaches with `add_i2c_device(address,
 device)`: `BMP280Model` and `BMP388Model` (register files) and `MS5611Model`
@@ -31,7 +44,16 @@ import sys
 
 from protocol.compat import copy_into
 
-N_PINS = 32  # GP0..GP29 plus headroom
+N_PINS = 40  # the ESP32's GPIO0..GPIO39 (the RP2040's GP0..GP29 fit)
+RP2_PINS = 32  # GP0..GP29 plus headroom, as before the ESP32 flavour
+ESP32_MISSING = (20, 24, 28, 29, 30, 31)
+ESP32_FLASH = (6, 7, 8, 9, 10, 11)
+ESP32_INPUT_ONLY_FROM = 34  # 34..39: input only, no pulls
+ESP32_ADC1 = (32, 33, 34, 35, 36, 37, 38, 39)
+ESP32_ADC2 = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
+# What calibrated read_uv() gives at each attenuation (ATTN_0DB..ATTN_11DB), in
+# microvolts: (the reading for any input at or below it, the reading it saturates at).
+ESP32_ADC_UV_RANGE = ((75000, 1000000), (78000, 1300000), (107000, 1900000), (142000, 3130000))
 LOG_SIZE = 512
 
 # Event kinds in the log.
@@ -52,9 +74,12 @@ _pull = bytearray(N_PINS)
 _latch = bytearray(N_PINS)
 _ext = bytearray(N_PINS)
 _adc = [0] * N_PINS
+_adc_uv = [0] * N_PINS  # ESP32 flavour: the pin's voltage, microvolts
+_chip = ["rp2"]
 
 uarts = {}  # UART id -> the last FakeUART made with it
 i2cs = {}  # I2C id -> the last I2C made with it
+adcs = {}  # GPIO -> the last ADC made on it
 i2c_devices = {}  # 7-bit address -> register model answering there, on every fake bus
 
 EIO = 5  # errno of an I2C transfer the device did not acknowledge
@@ -75,9 +100,16 @@ def _record(kind, pin, value):
         _count[1] += 1
 
 
-def reset():
-    """Forget everything: pins unconfigured and undriven, ADCs at 0, no peripherals, empty log."""
+def reset(chip="rp2"):
+    """Forget everything: pins unconfigured and undriven, ADCs at 0, no peripherals, empty log.
+
+    `chip` is the flavour from now on: "rp2" or "esp32".
+    """
+    if chip not in ("rp2", "esp32"):
+        raise ValueError("chip must be 'rp2' or 'esp32'")
+    _chip[0] = chip
     for i in range(N_PINS):
+        _adc_uv[i] = 0
         _mode[i] = UNSET
         _pull[i] = 0
         _latch[i] = 0
@@ -85,6 +117,7 @@ def reset():
         _adc[i] = 0
     uarts.clear()
     i2cs.clear()
+    adcs.clear()
     i2c_devices.clear()
     _clock[0] = 0
     clear_log()
@@ -123,6 +156,15 @@ def set_input(gpio, level):
 def set_adc(gpio, raw):
     """The value ADC.read_u16() returns for the ADC on `gpio`."""
     _adc[gpio] = raw
+
+
+def set_adc_uv(gpio, uv):
+    """ESP32 flavour: the voltage on `gpio` in microvolts, what its ADC converts."""
+    _adc_uv[gpio] = uv
+
+
+def chip():
+    return _chip[0]
 
 
 def latch(gpio):
@@ -165,7 +207,9 @@ def _ticks_diff(later, earlier):
 
 
 def unique_id():
-    """A fixed 8-byte board id, like the RP2040 flash chip's."""
+    """A fixed 8-byte board id, like the RP2040 flash chip's; on the ESP32 a 6-byte MAC."""
+    if _chip[0] == "esp32":
+        return b"\x24\x0a\xc4\x12\x34\x56"
     return b"\xc0\xa1\x00\x0d\x00\x00\x00\x01"
 
 
@@ -182,13 +226,23 @@ class Pin:
     PULL_DOWN = 2
 
     def __init__(self, id, mode=-1, pull=None, *, value=None):
-        if not 0 <= id < N_PINS:
+        if _chip[0] == "esp32":
+            if not 0 <= id < N_PINS or id in ESP32_MISSING:
+                raise ValueError("invalid pin")
+            if id in ESP32_FLASH:
+                raise ValueError("GPIO%d is the module's SPI flash" % id)
+        elif not 0 <= id < RP2_PINS:
             raise ValueError("invalid pin")
         self.id = id
         self.init(mode, pull, value=value)
 
     def init(self, mode=-1, pull=None, *, value=None):
-        # Like the rp2 port: the latch is set before the pin becomes an output.
+        if _chip[0] == "esp32" and self.id >= ESP32_INPUT_ONLY_FROM:
+            if mode not in (-1, Pin.IN):
+                raise ValueError("pin can only be input")
+            if pull is not None:
+                raise ValueError("GPIO%d has no pull-up or pull-down" % self.id)
+        # Like the rp2 and esp32 ports: the latch is set before the pin becomes an output.
         if value is not None:
             self._write(value)
         if mode != -1:
@@ -223,17 +277,66 @@ class Pin:
 
 
 class ADC:
+    ATTN_0DB = 0  # the ESP32 flavour's attenuations and widths
+    ATTN_2_5DB = 1
+    ATTN_6DB = 2
+    ATTN_11DB = 3
+    WIDTH_9BIT = 0
+    WIDTH_10BIT = 1
+    WIDTH_11BIT = 2
+    WIDTH_12BIT = 3
+
     def __init__(self, source):
         gpio = _gpio_of(source)
-        if 0 <= gpio <= 3:  # a channel number, as on the rp2 port
-            gpio += 26
-        if not 26 <= gpio <= 29:
-            raise ValueError("Pin doesn't have ADC capabilities")
+        if _chip[0] == "esp32":
+            if gpio not in ESP32_ADC1 and gpio not in ESP32_ADC2:
+                raise ValueError("invalid Pin for ADC")
+            self.block = 1 if gpio in ESP32_ADC1 else 2
+        else:
+            if 0 <= gpio <= 3:  # a channel number, as on the rp2 port
+                gpio += 26
+            if not 26 <= gpio <= 29:
+                raise ValueError("Pin doesn't have ADC capabilities")
+            self.block = 0
         self.gpio = gpio
+        self._atten = ADC.ATTN_0DB  # the esp32 port's default
+        self._width = ADC.WIDTH_12BIT
+        adcs[gpio] = self
         _record(EV_ADC, gpio, 0)
 
+    def atten(self, atten):
+        if _chip[0] != "esp32":
+            raise AttributeError("atten")  # the rp2 ADC has none
+        if not 0 <= atten <= 3:
+            raise ValueError("invalid atten")
+        self._atten = atten
+
+    def width(self, width):
+        if _chip[0] != "esp32":
+            raise AttributeError("width")
+        if not 0 <= width <= 3:
+            raise ValueError("invalid width")
+        self._width = width
+
+    def read_uv(self):
+        """ESP32 flavour: calibrated microvolts, clamped to the attenuation's range."""
+        if _chip[0] != "esp32":
+            raise AttributeError("read_uv")  # (the rp2 port has one; pico.py does not use it)
+        low, high = ESP32_ADC_UV_RANGE[self._atten]
+        uv = _adc_uv[self.gpio]
+        if uv < low:
+            return low
+        if uv > high:
+            return high
+        return uv
+
     def read_u16(self):
-        return _adc[self.gpio]
+        if _chip[0] != "esp32":
+            return _adc[self.gpio]
+        # Uncalibrated: the 12-bit raw reading across the attenuation's range, scaled to 16 bits.
+        low, high = ESP32_ADC_UV_RANGE[self._atten]
+        raw12 = (self.read_uv() - low) * 4095 // (high - low)
+        return raw12 * 65535 // 4095
 
 
 class I2C:
@@ -588,10 +691,14 @@ class UART:
         self._rx = bytearray(4096)
         self._rx_head = 0  # next byte to read
         self._rx_tail = 0  # one past the last byte fed
-        self._tx = bytearray(4096)
+        self._tx = bytearray(16384)  # room for a few seconds of a 115200-baud stream
         self._tx_len = 0
         self.tx_room = -1  # bytes write() accepts per call (-1: all)
         self.closed = False
+        # ESP32 flavour: the driver's queue drains at the line rate on the fake
+        # clock, and a write that does not fit is one the port would wait on.
+        self._drain = _Drain(self.txbuf, baudrate)
+        self.blocked_writes = 0
         uarts[id] = self
 
     # test side
@@ -639,6 +746,8 @@ class UART:
             n = self.tx_room
         if n == 0:
             return None  # nothing accepted (EAGAIN)
+        if _chip[0] == "esp32" and not self._drain.add(n):
+            self.blocked_writes += 1
         base = self._tx_len
         copy_into(self._tx, base, buf, 0, n)
         self._tx_len = base + n
@@ -646,6 +755,148 @@ class UART:
 
     def deinit(self):
         self.closed = True
+
+
+class _Drain:
+    """A transmit queue of `capacity` bytes emptied at `baud` (8N1) on the fake clock.
+
+    Counted in thousandths of a byte so a fraction drained is kept; nothing allocates.
+    """
+
+    def __init__(self, capacity, baud):
+        self.capacity_milli = capacity * 1000
+        self.milli_per_ms = baud // 10  # bytes per second / 1000 ms * 1000
+        self.queued_milli = 0
+        self.mark_ms = _clock[0]
+
+    def add(self, n):
+        """Queue n bytes; False if they did not all fit (the port would have waited)."""
+        elapsed = _ticks_diff(_clock[0], self.mark_ms)
+        self.mark_ms = _clock[0]
+        if elapsed > 10000:
+            elapsed = 10000
+        q = self.queued_milli - elapsed * self.milli_per_ms
+        if q < 0:
+            q = 0
+        q += n * 1000
+        fits = q <= self.capacity_milli
+        self.queued_milli = q
+        return fits
+
+
+# --- the USB-serial console (sys.stdin / sys.stdout, select, micropython) ----------------------
+
+
+class FakeConsole:
+    """The REPL's serial port as a HAL sees it, for a test to put in place of the real modules.
+
+    `sys` is an object with `stdin` and `stdout` (each with `.buffer`, itself);
+    `select` and `micropython` are module stand-ins: `select.poll()` gives a
+    poller whose `ipoll(0)` reports the stdin ready while a fed byte waits, and
+    `micropython.kbd_intr(c)` is logged in `kbd_intr_calls`. The input side
+    counts in `blocked_reads` every read the real stream would have waited on
+    (asking for more bytes than wait); the output side drains a hardware FIFO
+    of `fifo` bytes at `baud` on the fake clock and counts in `blocked_writes`
+    every write that did not fit. Nothing allocates on the read and write paths.
+    """
+
+    POLLIN = 1
+
+    def __init__(self, fifo=128, baud=115200):
+        self.stdin = _ConsoleIn()
+        self.stdout = _ConsoleOut(fifo, baud)
+        self.sys = _Namespace()
+        self.sys.stdin = self.stdin
+        self.sys.stdout = self.stdout
+        self.select = _Namespace()
+        self.select.POLLIN = self.POLLIN
+        self.select.poll = self._poll
+        self.micropython = _Namespace()
+        self.micropython.kbd_intr = self._kbd_intr
+        self.kbd_intr_calls = []
+        self.poller = None
+
+    def _poll(self):
+        self.poller = _ConsolePoll(self.stdin)
+        return self.poller
+
+    def _kbd_intr(self, c):
+        self.kbd_intr_calls.append(c)
+
+    def feed(self, data):
+        self.stdin.feed(data)
+
+    def written(self):
+        return self.stdout.written()
+
+
+class _Namespace:
+    pass
+
+
+class _ConsoleIn:
+    def __init__(self):
+        self.buffer = self
+        self._rx = bytearray(4096)
+        self._head = 0
+        self._tail = 0
+        self.blocked_reads = 0
+
+    def feed(self, data):
+        for b in data:
+            self._rx[self._tail] = b
+            self._tail += 1
+
+    def waiting(self):
+        return self._tail - self._head
+
+    def readinto(self, buf):
+        n = len(buf)
+        if n > self._tail - self._head:
+            self.blocked_reads += 1  # the real stream would wait for the rest
+            n = self._tail - self._head
+        copy_into(buf, 0, self._rx, self._head, n)
+        self._head += n
+        return n
+
+
+class _ConsolePoll:
+    def __init__(self, stdin):
+        self._stdin = stdin
+        self.registered = []
+        self._ready = ((stdin, FakeConsole.POLLIN),)  # built once, like ipoll's reused tuple
+
+    def register(self, obj, mask):
+        self.registered.append((obj, mask))
+
+    def ipoll(self, timeout_ms=-1):
+        if timeout_ms != 0:
+            raise AssertionError("a poll that may wait (timeout %r)" % (timeout_ms,))
+        if self._stdin.waiting() > 0:
+            return self._ready
+        return ()
+
+
+class _ConsoleOut:
+    def __init__(self, fifo, baud):
+        self.buffer = self
+        self._tx = bytearray(4096)
+        self._len = 0
+        self._drain = _Drain(fifo, baud)
+        self.blocked_writes = 0
+
+    def write(self, buf, max_len=-1):
+        n = len(buf)
+        if 0 <= max_len < n:
+            n = max_len
+        if not self._drain.add(n):
+            self.blocked_writes += 1
+        copy_into(self._tx, self._len, buf, 0, n)
+        self._len += n
+        return n
+
+    def written(self):
+        return bytes(self._tx[: self._len])
 
 
 reset()
