@@ -120,10 +120,16 @@ class App:
         self._read_file = None
         self._read_flight = -1
         self._list = None  # [re_seq, entries, next index]
+        # Set by an accepted MAINTENANCE: step() only drains the output queue from then on
+        # and run() returns, so firmware/main.py gives the port to the REPL.
+        self.maintenance = False
 
     # --- the loop ------------------------------------------------------------------------------
     def step(self, now_ms):
         """One pass of the loop at `now_ms`. Allocates nothing on the FIRE path."""
+        if self.maintenance:  # the loop is over: only the MAINTENANCE ACK still goes out
+            self.out.flush(self.hal)
+            return
         self.poll_serial(now_ms)
         # While FIRING the controller is ticked on every pass, so outputs stop
         # at the pulse deadline itself, not up to a tick period after it.
@@ -172,13 +178,19 @@ class App:
         self.send_heartbeat()  # first, so the ground hears DEV_RENEWED with the new nonce
 
     async def run(self, max_steps=-1):
-        """The board's loop: one step per millisecond, forever (or max_steps, for tests)."""
+        """The board's loop: one step per millisecond until a MAINTENANCE (or max_steps, for
+        tests); after a MAINTENANCE it returns once its ACK is written out (100 ms at most)."""
         import asyncio
 
         hal = self.hal
         sleep_ms = getattr(asyncio, "sleep_ms", None)  # MicroPython's; CPython has sleep()
         steps = 0
+        drain_ms = 100
         while steps != max_steps:
+            if self.maintenance:
+                if self.out.head == self.out.tail or drain_ms <= 0:
+                    return
+                drain_ms -= 1
             self.step(hal.ticks_ms())
             steps += 1
             if sleep_ms is not None:
@@ -350,7 +362,7 @@ class App:
         if t == C.GET_DEVICE_INFO:
             reply = M.DeviceInfo(
                 seq, C.PROTOCOL_VERSION, FIRMWARE_VERSION[0], FIRMWARE_VERSION[1],
-                FIRMWARE_VERSION[2], c.channels, C.FEATURE_LINK_STATS,
+                FIRMWARE_VERSION[2], c.channels, C.FEATURE_LINK_STATS | C.FEATURE_MAINTENANCE,
                 self.hal.board_name.encode()[:16], self.hal.device_id,
             )
         elif t == C.GET_LINK_STATS:
@@ -405,11 +417,35 @@ class App:
             self._ack(seq, t)  # under the old key, then the new one from the next frame
             conn.set_key(new_key)
             return
+        elif t == C.MAINTENANCE:
+            self._maintenance(frame, seq)
+            return
         else:
             self._nak(seq, t, C.NAK_BAD_STATE)
             return
         n = reply.pack_into(conn.tx, C.PAYLOAD_OFFSET)
         self._queue(reply.TYPE, n, seq)
+
+    def _maintenance(self, frame, seq):
+        """MAINTENANCE: over a cable, on a SAFE pad with no flight logging, the loop ends
+        after the ACK goes out, outputs off, so firmware/main.py hands the port to the REPL."""
+        t = C.MAINTENANCE
+        confirm = bytes(frame.buf[C.PAYLOAD_OFFSET : C.PAYLOAD_OFFSET + 5])
+        if confirm != C.MAINTENANCE_CONFIRM:
+            self._nak(seq, t, C.NAK_NEED_CONFIRM)
+        elif not self.hal.serial_is_wired():
+            self._nak(seq, t, C.NAK_NOT_WIRED)  # nobody at the far end of a radio gets a REPL
+        elif self.controller.state != C.STATE_SAFE:
+            self._nak(seq, t, C.NAK_BAD_STATE)
+        elif self.recorder.flying:
+            self._nak(seq, t, C.NAK_BUSY)  # leaving now would cut a flight's log short
+        else:
+            self._end_reads()
+            self._list = None
+            for ch in range(self.hal.channels):
+                self.hal.fire(ch, False)
+            self._ack(seq, t)
+            self.maintenance = True
 
     def _get_config(self, key):
         _lo, _hi, owner, attr = CONFIG[key]

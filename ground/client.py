@@ -339,6 +339,12 @@ class DeviceClient:
         self.link.conn.set_key(None if new_key == bytes(32) else new_key)
         return ack
 
+    def maintenance(self):
+        """MAINTENANCE (wired, SAFE): the device acknowledges, drives its outputs off and ends
+        its loop, handing its USB port to the MicroPython REPL. Nothing answers after the ACK:
+        close this client at once. CommandRefused (NOT_WIRED, BAD_STATE, BUSY) otherwise."""
+        return self.command(M.Maintenance(C.MAINTENANCE_CONFIRM), expect=M.Ack)
+
     # --- flights (PROTOCOL.md section 10) -----------------------------------------------------------
     def flight_list(self, resends=C.MAX_RESENDS):
         """Every stored flight's FLIGHT_INFO, by index ([] for an empty log).

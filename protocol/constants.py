@@ -56,6 +56,7 @@ FLIGHT_ERASE = const(0x32)
 CONFIG_GET = const(0x38)
 CONFIG_SET = const(0x39)
 SET_KEY = const(0x3A)
+MAINTENANCE = const(0x3B)
 
 ACK = const(0x80)
 NAK = const(0x81)
@@ -105,6 +106,7 @@ MESSAGE_TABLE = (
     (CONFIG_GET, TO_DEVICE, 1, 1, 1),
     (CONFIG_SET, TO_DEVICE, 5, 5, 1),
     (SET_KEY, TO_DEVICE, 32, 32, 1),
+    (MAINTENANCE, TO_DEVICE, 5, 5, 1),
     (ACK, TO_GROUND, 3, 3, 1),
     (NAK, TO_GROUND, 4, 4, 1),
     (DEVICE_INFO, TO_GROUND, 32, 32, 1),
@@ -127,7 +129,7 @@ MAC_EXEMPT = (DISARM, ABORT)
 
 # The commands that can arm, fire or change the pad: a keyed device never
 # accepts them without a valid MAC (with everything else outside MAC_EXEMPT).
-MAC_REQUIRED = (ARM, ARM_REFRESH, FIRE, FLIGHT_ERASE, CONFIG_SET, SET_KEY)
+MAC_REQUIRED = (ARM, ARM_REFRESH, FIRE, FLIGHT_ERASE, CONFIG_SET, SET_KEY, MAINTENANCE)
 
 # --- NAK reasons -------------------------------------------------------------------
 NAK_BAD_STATE = const(1)  # command not valid in the current state
@@ -139,8 +141,8 @@ NAK_NOT_ARMED = const(6)
 NAK_BAD_CHANNEL = const(7)
 NAK_NO_SUCH_FLIGHT = const(8)
 NAK_OUT_OF_RANGE = const(9)  # offset/length outside the flight
-NAK_NEED_CONFIRM = const(10)  # erase without the confirmation word
-NAK_NOT_WIRED = const(11)  # key change requested over a radio link
+NAK_NEED_CONFIRM = const(10)  # erase or maintenance without the confirmation word
+NAK_NOT_WIRED = const(11)  # key change or maintenance requested over a radio link
 NAK_BAD_VALUE = const(12)  # config key unknown or value out of range
 NAK_FAULT = const(13)  # latched fault; power-cycle needed
 NAK_BUSY = const(14)  # e.g. erase or download while a flight is logging
@@ -205,6 +207,7 @@ DEV_RENEWED = const(0x20)  # this session began by a rollover (6.4), not by a bo
 # A client asks for an optional message only when its bit is set (an older firmware
 # drops an unknown type as a type error and never answers it).
 FEATURE_LINK_STATS = const(0x01)  # answers GET_LINK_STATS
+FEATURE_MAINTENANCE = const(0x02)  # answers MAINTENANCE (gives the REPL back)
 
 # --- continuity (four-valued, never a bool) ----------------------------------------
 CONT_UNKNOWN = const(0)
@@ -241,6 +244,9 @@ FLIGHT_CORRUPT = const(0x04)  # a record failed its checksum
 # FLIGHT_ERASE: flight number meaning "every flight", and the confirmation word.
 ERASE_ALL = const(0xFFFF)
 ERASE_CONFIRM = b"ERASE"
+
+# MAINTENANCE: the confirmation word. The device then leaves its loop for the REPL.
+MAINTENANCE_CONFIRM = b"MAINT"
 
 # --- config keys (CONFIG_GET / CONFIG_SET, value i32) ----------------------------------
 CFG_ARM_LAPSE_MS = const(1)

@@ -207,6 +207,15 @@ class SetKey(_BytesDefault):
         return "SetKey(new_key=<32 bytes, not shown>)"
 
 
+class Maintenance(_BytesDefault):
+    """confirm: MAINTENANCE_CONFIRM; the device leaves its loop for the REPL (wired, SAFE)."""
+
+    TYPE = C.MAINTENANCE
+    FMT = "<5s"
+    FIELDS = ("confirm",)
+    BYTES_FIELDS = {"confirm": 5}
+
+
 # --- device -> ground ------------------------------------------------------------------------
 class Ack(Message):
     TYPE = C.ACK
@@ -500,6 +509,7 @@ for _cls in (
     ConfigGet,
     ConfigSet,
     SetKey,
+    Maintenance,
     Ack,
     Nak,
     DeviceInfo,

@@ -14,6 +14,8 @@ the LED.
 BOARD = {
     # Identifies the pin map in STATUS replies and logs.
     "name": "pico-2ch",
+    # The HAL module that drives this board (firmware/main.py picks it): firmware/hal/pico.py.
+    "hal": "pico",
     # Number of fire channels; every per-channel tuple below has this many entries.
     "channels": 2,
     # Gate drive of each channel's firing switch (channel 0 first). At reset the

@@ -1,7 +1,8 @@
 """The HAL (see firmware/hal/__init__.py) on a Raspberry Pi Pico's `machine` module.
 
-Importing this module first drives every fire pin of the default board file
-(firmware/boards/pico_2ch.py) to its off level; the constructor does the same
+Importing this module first drives every fire pin of the active board file
+(firmware/board.py: /board.py on the board, else firmware/boards/pico_2ch.py)
+to its off level; the constructor does the same
 for the board it is given before touching anything else. Only `fire()` ever
 turns an output on.
 
@@ -39,23 +40,27 @@ Serial transports:
 
 # Safety invariant 1: outputs off before anything else runs. Nothing but the
 # Pin class and the board's pin numbers is needed for that, so nothing else
-# comes first.
+# comes first. The board is the active one (firmware/board.py: the board file
+# `coalwood flash` wrote, else the two-channel Pico's); a board file meant for
+# another HAL names pins this one must not drive, so then nothing is done here.
 from machine import Pin
 
-from firmware.boards.pico_2ch import BOARD as DEFAULT_BOARD
+from firmware.board import BOARD as DEFAULT_BOARD
 
-for _n in DEFAULT_BOARD["fire_pins"]:
-    # value= is applied before the pin becomes an output: no glitch high.
-    Pin(_n, Pin.OUT, value=0 if DEFAULT_BOARD["fire_active_high"] else 1)
+if DEFAULT_BOARD.get("hal", "pico") == "pico":
+    for _n in DEFAULT_BOARD["fire_pins"]:
+        # value= is applied before the pin becomes an output: no glitch high.
+        Pin(_n, Pin.OUT, value=0 if DEFAULT_BOARD["fire_active_high"] else 1)
 
-import os  # noqa: E402 (after the outputs are off, on purpose)
-import sys  # noqa: E402
-import time  # noqa: E402
+# After the outputs are off, on purpose.
+import os
+import sys
+import time
 
-from machine import ADC, I2C, UART  # noqa: E402
-from machine import unique_id as machine_unique_id  # noqa: E402
+from machine import ADC, I2C, UART
+from machine import unique_id as machine_unique_id
 
-from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON  # noqa: E402
+from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON
 
 TRANSPORT_USB = "usb"
 TRANSPORT_UART = "uart"

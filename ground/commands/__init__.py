@@ -11,4 +11,5 @@ COMMAND_MODULES = (
     "ground.commands.analyze",
     "ground.commands.gui",
     "ground.commands.key",
+    "ground.commands.flash",
 )

