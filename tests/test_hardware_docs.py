@@ -66,9 +66,6 @@ def is_esp32(board):
 # Values the firmware never reads, so they live here and in hardware/bom.csv (checked below)
 # rather than in the board file. Changing one changes the figures the pages must quote.
 CIRCUIT = {
-    # Schottky in series with each sense resistor (1N5819, typical drop at ~10 mA): keeps the
-    # firing battery out of the 3V3 rail while an output is on.
-    "sense_diode_mv": 300,
     # Series resistor from each sense node to its ADC pin, clamped by a BAT54S at the pin.
     "adc_series_ohm": 4700,
     "clamp_diode_mv": 300,
@@ -178,7 +175,7 @@ def pin_table(board):
 
 def sense_source_mv(board):
     """The sense path's supply after its blocking diode."""
-    return board["sense_supply_mv"] - CIRCUIT["sense_diode_mv"]
+    return board["sense_supply_mv"] - board["sense_diode_mv"]
 
 
 # The ESP32's calibrated ADC window at 11 dB (firmware/hal/esp32.py): outside it the HAL
@@ -191,13 +188,14 @@ def continuity_raw(board, node_mv):
     full = board["adc_full_scale"]
     gain = board.get("continuity_gain", 1)
     if not is_esp32(board):
-        return round(full * node_mv / board["adc_vref_mv"])
+        count = round(full * node_mv / board["adc_vref_mv"])  # read_u16()
+        return min(count * board["sense_supply_mv"] // sense_source_mv(board), full)
     pin_mv = int(node_mv * gain)
     if pin_mv < ESP32_WINDOW_MV[0]:
         return 0
     if pin_mv >= ESP32_WINDOW_MV[1]:
         return full
-    return min(pin_mv * full // (gain * board["sense_supply_mv"]), full)
+    return min(pin_mv * full // (gain * sense_source_mv(board)), full)
 
 
 def sense_rows(board):

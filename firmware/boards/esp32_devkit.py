@@ -100,15 +100,21 @@ BOARD = {
     # short draws at most 3.3 V / 330 ohm = 10 mA, far below igniter no-fire
     # currents, the same as the Pico board.
     "sense_resistor_ohm": 330,
+    # Schottky (1N5819) in series with each sense resistor: while an output is on, the
+    # sense node is at battery voltage, and the diode keeps that out of the 3V3 rail
+    # (hardware/continuity.md). Its drop at the ~9 mA sense current, which the HAL takes
+    # off the sense supply so a 1 ohm igniter reads 1 ohm (its spread, about +-50 mV with
+    # current and temperature, is a 1.7 % error in ohms).
+    "sense_diode_mv": 300,
     # Voltage gain from the sense node to the ADC pin: one half of an MCP6V02
     # (dual, zero-drift: 2 uV offset, rail-to-rail) per channel as a
     # non-inverting amplifier, 1 + 49.9k / 1.02k = 49.9 (within 0.2 % of 50). At 10 mA an igniter
-    # gives only 10 mV per ohm, inside the ADC's dead zone; times 50, the
-    # window 150..2450 mV is a node of 3.0..49 mV, igniters of 0.30 to 4.97
-    # ohm: 1 ohm is 498 mV at the pin, 0.8 ohm 399 mV. Below 0.30 ohm
-    # (the firmware's SHORT boundary) the HAL reads 0, so a dead short is
-    # SHORT; above 4.97 ohm it reads full scale, so a channel of more than
-    # about 5 ohm reads OPEN on this board (the Pico's reach is 100..200 ohm).
+    # gives only about 9 mV per ohm (past the sense diode), inside the ADC's dead
+    # zone; times 50, the window 150..2450 mV is a node of 3.0..49 mV, igniters
+    # of 0.33 to 5.48 ohm: 1 ohm is 453 mV at the pin. Below 0.33 ohm (about
+    # the firmware's SHORT boundary) the HAL reads 0, so a dead short is SHORT;
+    # above 5.48 ohm it reads full scale, so a channel of more than about 5 ohm
+    # reads OPEN on this board (the Pico's reach is 100..200 ohm).
     "continuity_gain": 50,
     # Folder on the board's flash filesystem for the flight log and settings.
     "storage_path": "/data",

@@ -140,7 +140,8 @@ class Esp32Hal:
         gain = board.get("continuity_gain", 1)
         # ADC millivolts that stand for the sense supply at the node, and the
         # scale: mv * full // span stays below 2**30 for any mv the ADC gives.
-        self._cont_span_mv = gain * self.sense_supply_mv
+        # (the sense path's source is the supply less its blocking diode's drop)
+        self._cont_span_mv = gain * (self.sense_supply_mv - board.get("sense_diode_mv", 0))
         if not 0 < self.adc_full_scale < 65536 or self._cont_span_mv <= 0:
             raise ValueError("continuity scale out of range")
 
@@ -290,7 +291,7 @@ class Esp32Hal:
         """The channel's sense node on a 0..adc_full_scale scale of the sense supply.
 
         0 below the ADC's window (a short: under 0.3 ohm on the DevKit board),
-        adc_full_scale above it (open: over 5 ohm there).
+        adc_full_scale above it (open: over about 5.5 ohm there).
         """
         mv = self._cont[channel].read_uv() // 1000
         if mv < ADC_MIN_MV:

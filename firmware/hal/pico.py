@@ -117,6 +117,13 @@ class PicoHal:
         self.adc_full_scale = board["adc_full_scale"]
         self.sense_resistor_ohm = board["sense_resistor_ohm"]
         self.sense_supply_mv = board["sense_supply_mv"]
+        # The ADC's reference is the sense supply, but the sense path loses the blocking
+        # diode's drop: counts are scaled up by supply / (supply - drop), kept as two ints
+        # so continuity_raw() needs no float (65535 * 3300 stays below 2**30).
+        self._sense_supply_mv = self.sense_supply_mv
+        self._sense_source_mv = self.sense_supply_mv - board.get("sense_diode_mv", 0)
+        if not 0 < self._sense_source_mv <= self._sense_supply_mv < 16384:
+            raise ValueError("sense_supply_mv / sense_diode_mv out of range")
 
         self._readback = tuple(Pin(n, Pin.IN) for n in board["fire_readback_pins"])
         self._readback_on = 1 if board.get("fire_readback_active_high", True) else 0
@@ -234,8 +241,10 @@ class PicoHal:
         return self._readback[channel].value() == self._readback_on
 
     def continuity_raw(self, channel):
-        """The channel's continuity sense node, 0..adc_full_scale."""
-        return self._cont[channel].read_u16()
+        """The channel's continuity sense node, 0..adc_full_scale of the sense source
+        (the sense supply less the blocking diode's drop)."""
+        raw = self._cont[channel].read_u16() * self._sense_supply_mv // self._sense_source_mv
+        return raw if raw < self.adc_full_scale else self.adc_full_scale
 
     def arm_key(self):
         """KEY_ON only when the normally-open contact is closed AND the normally-closed one open."""

@@ -34,6 +34,7 @@ CONT = BOARD["continuity_adc_pins"]
 KEY_NO = BOARD["arm_key_pins"]["no"]
 KEY_NC = BOARD["arm_key_pins"]["nc"]
 GAIN = BOARD["continuity_gain"]
+SPAN_MV = GAIN * (BOARD["sense_supply_mv"] - BOARD["sense_diode_mv"])  # the HAL's scale
 
 
 class _Stand:
@@ -298,7 +299,7 @@ def test_hot_paths_allocate_nothing():
     fake_machine.set_input(KEY_NC, 1)
     assert no_alloc(hal.arm_key) == KEY_ON
     fake_machine.set_adc_uv(CONT[0], 498489)
-    assert no_alloc(hal.continuity_raw, 0) == 197
+    assert no_alloc(hal.continuity_raw, 0) == 498 * 65535 // SPAN_MV
     fake_machine.set_adc_uv(BOARD["battery_adc_pin"], 1090909)
     assert no_alloc(hal.battery_mv) == 11990
 
@@ -309,11 +310,12 @@ def test_hot_paths_allocate_nothing():
 def _igniter(channel, ohm_milli):
     """Put the amplified sense node of an igniter of `ohm_milli` milliohms (None: open) on the ADC pin."""
     supply_uv = BOARD["sense_supply_mv"] * 1000
+    source_uv = (BOARD["sense_supply_mv"] - BOARD["sense_diode_mv"]) * 1000  # past the diode
     if ohm_milli is None:
-        pin_uv = supply_uv  # the node at the supply: the amplifier at its rail
+        pin_uv = supply_uv  # the node at the source: the amplifier at its rail
     else:
         r_sense_milli = BOARD["sense_resistor_ohm"] * 1000
-        pin_uv = supply_uv * ohm_milli // (r_sense_milli + ohm_milli) * GAIN
+        pin_uv = source_uv * ohm_milli // (r_sense_milli + ohm_milli) * GAIN
         if pin_uv > supply_uv:
             pin_uv = supply_uv
     fake_machine.set_adc_uv(CONT[channel], pin_uv)
@@ -331,8 +333,9 @@ def test_continuity_resistance_inside_the_window():
         # millivolt steps at the pin: within 1 % or 5 milliohm
         assert abs(got - ohm_milli) <= max(ohm_milli // 100, 5), (ohm_milli, got)
     _igniter(0, 1000)
-    assert hal.continuity_raw(0) == 197  # 498 mV * 65535 // (50 * 3300)
-    assert hal.continuity_raw(1) != 197  # each channel its own ADC
+    one_ohm = 453 * 65535 // SPAN_MV  # 453 mV at the pin; the span: 50 x (3300 - 300 mV)
+    assert hal.continuity_raw(0) == one_ohm
+    assert hal.continuity_raw(1) != one_ohm  # each channel its own ADC
 
 
 def test_continuity_ends_of_the_window():
@@ -343,7 +346,7 @@ def test_continuity_ends_of_the_window():
     assert _ohm_milli(hal, 0) == 0
     _igniter(0, 290)  # below the window: reads as a short
     assert hal.continuity_raw(0) == 0
-    for open_like in (None, 5100, 10000, 200000):  # above the window: full scale, open
+    for open_like in (None, 5600, 10000, 200000):  # above the window: full scale, open
         _igniter(0, open_like)
         assert hal.continuity_raw(0) == hal.adc_full_scale, open_like
         assert _ohm_milli(hal, 0) == -1

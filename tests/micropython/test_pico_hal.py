@@ -180,9 +180,12 @@ def test_continuity_raw_reads_each_channels_adc():
     hal = _hal()
     fake_machine.set_adc(CONT[0], 1234)
     fake_machine.set_adc(CONT[1], 65535)
-    assert hal.continuity_raw(0) == 1234
-    assert hal.continuity_raw(1) == 65535
-    assert no_alloc(hal.continuity_raw, 0) == 1234
+    # scaled from the 3.3 V reference to the sense source, 3.3 V less the diode's 0.3 V
+    assert hal.continuity_raw(0) == 1234 * 3300 // 3000 == 1357
+    assert hal.continuity_raw(1) == 65535  # clamped at full scale: open
+    assert no_alloc(hal.continuity_raw, 0) == 1357
+    fake_machine.set_adc(CONT[0], 59577)  # the node at the sense source itself
+    assert hal.continuity_raw(0) == 65534
 
 
 def test_battery_mv_arithmetic():
