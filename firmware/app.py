@@ -136,7 +136,7 @@ class App:
         if self.controller.state == C.STATE_FIRING or ticks_diff(now_ms, self._next_tick) >= 0:
             self.controller.tick(now_ms)
             self._next_tick = ticks_add(now_ms, TICK_MS)
-        else:
+        elif self.controller.state == C.STATE_ARMED:
             # and while ARMED, link loss and the lapse act at their deadline to the millisecond
             self.controller.deadlines(now_ms)
         rec = self.recorder

@@ -292,6 +292,11 @@ class Link:
         link should give up, else None."""
         conn = self.conn
         for key in self._candidates:
+            if key is None and conn.keyed and self._heard:
+                # Once device frames have verified under a key, an unsigned frame is a forgery
+                # to be dropped, never a reason to stop checking MACs (only the client's own
+                # SET_KEY of no key, on its ACK, makes a keyed link unkeyed).
+                continue
             if same_key(key, conn.key_in_force) or not _verifies(raw, key):
                 continue
             conn.set_key(key)

@@ -68,9 +68,8 @@ ERR_TYPE = const(6)
 ERR_MAC = const(7)
 ERR_SESSION = const(8)
 ERR_REPLAY = const(9)
-# The Stats counter each ERR_* code bumps (index = code).
-_ERROR_COUNTERS = (
-    "",
+# The Stats counter each ERR_* code bumps (index = code - 1); LINK_STATS sends them in this order.
+REJECTION_COUNTERS = (
     "cobs_errors",
     "length_errors",
     "oversize",
@@ -81,6 +80,7 @@ _ERROR_COUNTERS = (
     "session_errors",
     "replays",
 )
+_ERROR_COUNTERS = ("",) + REJECTION_COUNTERS
 ERROR_NAMES = (
     "none",
     "cobs",

@@ -14,6 +14,7 @@ Field names carry their units. PROTOCOL.md has the byte offsets.
 import struct
 
 from protocol import constants as C
+from protocol.connection import REJECTION_COUNTERS
 from protocol.errors import RemoteProtocolError
 
 
@@ -374,17 +375,7 @@ class Status(Message):
 
 
 # LINK_STATS counters: the device's Connection.Stats, in its order, then the app's own count.
-REJECTION_FIELDS = (
-    "cobs_errors",
-    "length_errors",
-    "oversize",
-    "crc_errors",
-    "header_errors",
-    "type_errors",
-    "mac_errors",
-    "session_errors",
-    "replays",
-)
+REJECTION_FIELDS = REJECTION_COUNTERS
 _U32 = 0xFFFFFFFF
 
 

@@ -19,7 +19,7 @@ from ground.commands.key import change_key
 from ground.keys import KeyStore, KeyStoreError, SecretKey, connect_client, parse_key
 from ground.link import KeyNotHeld
 from ground.sim.device import ManualClock, SimDevice
-from protocol import ROLE_GROUND, Connection
+from protocol import ROLE_DEVICE, ROLE_GROUND, Connection
 from protocol import constants as C
 from protocol import messages as M
 
@@ -400,3 +400,24 @@ def test_set_and_status_over_a_real_pty(tmp_path):
         sim.stdin.write("quit\n")
         sim.stdin.flush()
         sim.wait(timeout=10)
+
+
+def test_an_unsigned_device_frame_never_makes_a_keyed_link_unkeyed(capsys, pad):
+    """A change from no key is pending, so "no key" stays on offer; once the device's frames
+    have verified under its key, a forged unsigned frame is dropped, not adopted."""
+    _folder, url = pad
+    _, key_hex, _ = set_key(capsys, url)
+    key = bytes.fromhex(key_hex)
+    client = DeviceClient(url, key=key)
+    client.connect(timeout=5)
+    try:
+        client.link.offer_keys([key, None])
+        forger = Connection(ROLE_DEVICE, session=client.link.conn.session, key=None)
+        forged = forger.send(M.Heartbeat(C.STATE_SAFE, 0, 0))
+        before = client.link.stats.mac_errors
+        client.link._take(bytes(forged))
+        assert client.link.uses_key(key)  # still checking every frame's MAC
+        assert client.link.stats.mac_errors == before + 1  # the forgery was rejected
+        assert client.status().state == C.STATE_SAFE  # and the real device still answers
+    finally:
+        client.close()

@@ -11,9 +11,9 @@ Hot paths (`fire`, `fire_readback`, `continuity_raw`, `arm_key`, `battery_mv`,
 `ticks_ms`) allocate nothing: pins, ADCs and buffers are built once here,
 integers stay below 2**30, nothing is sliced.
 
-Most of this is firmware/hal/pico.py's logic over again (the arm key, the
-barometer probing, the USB reads, halt); what differs is the ADC and the
-serial writes:
+Esp32Hal is firmware/hal/pico.py's PicoHal (the arm key, the barometer
+probing, the USB and UART reads, halt) with what differs on this chip, the ADC
+and the serial writes:
 
 - ADC: ADC1 pins at 11 dB attenuation, read with `read_uv()`, the chip's
   eFuse-calibrated microvolts. Espressif specifies 150..2450 mV at 11 dB;
@@ -63,21 +63,23 @@ if ACTIVE_BOARD is not None and ACTIVE_BOARD.get("hal") == "esp32":
         # value= is applied before the pin becomes an output: no glitch high.
         Pin(_n, Pin.OUT, value=0 if ACTIVE_BOARD["fire_active_high"] else 1)
 
-# After the outputs are off, on purpose.
-import os
-import sys
-import time
+# After the outputs are off, on purpose. (Importing the Pico's module drives no pin here:
+# it turns outputs off at import only for a board whose "hal" is "pico".)
+from machine import ADC
 
-from machine import ADC, I2C, UART
-from machine import unique_id as machine_unique_id
+# the module PicoHal's transports run in (the tests swap its sys for a fake console)
+from firmware.hal import pico as _pico  # noqa: F401
+from firmware.hal.pico import (  # noqa: F401 (main.py reads the blink codes here)
+    BARO_CHIPS,
+    BARO_RETRY_CALLS,
+    BLINK_APP_ENDED,
+    BLINK_NO_APP,
+    TRANSPORT_UART,
+    TRANSPORT_USB,
+    UART_TXBUF,
+    PicoHal,
+)
 
-from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON
-
-TRANSPORT_USB = "usb"
-TRANSPORT_UART = "uart"
-
-UART_RXBUF = 1024  # bytes buffered by the UART driver between reads (a few frames)
-UART_TXBUF = 2048  # bytes the UART driver queues for sending
 CONSOLE_FIFO = 128  # UART0's hardware FIFO: what a console write can take without waiting
 CONSOLE_BAUD = 115200  # the ESP32 port's REPL baud rate
 BITS_PER_BYTE = 10  # 8N1: start, 8 data, stop
@@ -88,103 +90,18 @@ _TICKS_HALF = 1 << 29
 ADC_MIN_MV = 150
 ADC_MAX_MV = 2450
 
-# A barometer that did not answer is probed again on every 100th pressure_pa()
-# call: at the 100 Hz ascent rate one failed probe a second, and a sensor whose
-# connector is reseated on the pad comes back without a reboot.
-BARO_RETRY_CALLS = 100
-BARO_CHIPS = ("bmp280", "bmp388", "ms5611")
 
-# LED blink codes for halt(): N short flashes, then a pause.
-BLINK_NO_APP = 2  # firmware.app could not be imported
-BLINK_APP_ENDED = 3  # the app returned or raised
-
-_BLINK_ON_MS = 150
-_BLINK_OFF_MS = 250
-_BLINK_PAUSE_MS = 1200
-
-
-def _fire_off_level(board):
-    return 0 if board["fire_active_high"] else 1
-
-
-class Esp32Hal:
+class Esp32Hal(PicoHal):
     """HAL for an ESP32 pad box. `board` is a board dict (firmware/boards/); transport "usb" or "uart"."""
 
-    def __init__(self, board, transport=TRANSPORT_USB):
-        # Outputs off first, whatever else the board file says.
-        off = _fire_off_level(board)
-        fire = []
-        for n in board["fire_pins"]:
-            fire.append(Pin(n, Pin.OUT, value=off))
-        self._fire = tuple(fire)
-        self._fire_on = 1 - off
-        self._fire_off = off
-
-        if transport != TRANSPORT_USB and transport != TRANSPORT_UART:
-            raise ValueError("transport must be 'usb' or 'uart'")
-        channels = board["channels"]
-        for key in ("fire_pins", "fire_readback_pins", "continuity_adc_pins"):
-            if len(board[key]) != channels:
-                raise ValueError("board %s needs %d entries" % (key, channels))
-
-        self.board = board
-        self.board_name = board["name"]  # DEVICE_INFO (at most 16 ASCII bytes)
-        uid = bytes(machine_unique_id())
-        self.device_id = (uid + bytes(8))[:8]  # the 6-byte Wi-Fi MAC, zero-padded
-        self.channels = channels
-        self.storage_path = board["storage_path"]
-        # Continuity circuit constants (firmware/continuity.py uses them).
-        self.adc_full_scale = board["adc_full_scale"]
-        self.sense_resistor_ohm = board["sense_resistor_ohm"]
-        self.sense_supply_mv = board["sense_supply_mv"]
+    def _adc_scales(self, board):
         gain = board.get("continuity_gain", 1)
-        # ADC millivolts that stand for the sense supply at the node, and the
-        # scale: mv * full // span stays below 2**30 for any mv the ADC gives.
-        # (the sense path's source is the supply less its blocking diode's drop)
+        # ADC millivolts that stand for the sense source at the node (the supply less
+        # its blocking diode's drop), and the scale: mv * full // span stays below 2**30
+        # for any mv the ADC gives.
         self._cont_span_mv = gain * (self.sense_supply_mv - board.get("sense_diode_mv", 0))
         if not 0 < self.adc_full_scale < 65536 or self._cont_span_mv <= 0:
             raise ValueError("continuity scale out of range")
-
-        self._readback = tuple(Pin(n, Pin.IN) for n in board["fire_readback_pins"])
-        self._readback_on = 1 if board.get("fire_readback_active_high", True) else 0
-        self._cont = tuple(self._adc(n) for n in board["continuity_adc_pins"])
-
-        self._battery = self._adc(board["battery_adc_pin"])
-        # Divider ratio in thousandths, so battery_mv() needs no float (floats allocate).
-        self._divider_milli = int(board["battery_divider_ratio"] * 1000 + 0.5)
-        if not 0 < self._divider_milli < 100000:  # keeps mV * ratio below 2**30
-            raise ValueError("battery_divider_ratio out of range")
-
-        key = board["arm_key_pins"]
-        self._key_no = Pin(key["no"], Pin.IN, Pin.PULL_UP)
-        self._key_nc = Pin(key["nc"], Pin.IN, Pin.PULL_UP)
-
-        self._buzzer = Pin(board["buzzer_pin"], Pin.OUT, value=0)
-        self._led = Pin(board["led_pin"], Pin.OUT, value=0)
-
-        self._i2c = None  # built on first use by i2c_bus()
-        baro = board.get("barometer")
-        self._baro_chip = baro["chip"] if baro else None
-        if self._baro_chip is not None and self._baro_chip not in BARO_CHIPS:
-            raise ValueError("barometer chip must be one of %s or None" % (BARO_CHIPS,))
-        self._baro_address = baro["address"] if self._baro_chip else 0
-        self._baro = None  # the driver, built on first use by pressure_pa()
-        self._baro_wait = 0  # pressure_pa() calls left before the next probe
-
-        self.transport = transport
-        self._uart = None
-        self._stdin = None
-        self._poll = None
-        self._one = bytearray(1)
-        self._readinto = False
-        # The write account: thousandths of a byte queued as of _tx_mark_ms (so
-        # the fraction of a byte drained in a millisecond is kept, not lost).
-        self._tx_queued_milli = 0
-        self._tx_mark_ms = 0
-        if transport == TRANSPORT_UART:
-            self._open_uart(board["uart"])
-        else:
-            self._open_usb()
 
     @staticmethod
     def _adc(gpio):
@@ -192,69 +109,22 @@ class Esp32Hal:
         adc.atten(ADC.ATTN_11DB)  # the 150..2450 mV window
         return adc
 
-    # --- transports ----------------------------------------------------------------------
+    # --- transports: the write account ---------------------------------------------------
     def _open_uart(self, cfg):
-        self._uart = UART(
-            cfg["id"],
-            baudrate=cfg["baud"],
-            tx=Pin(cfg["tx"]),
-            rx=Pin(cfg["rx"]),
-            timeout=0,
-            timeout_char=0,
-            rxbuf=UART_RXBUF,
-            txbuf=UART_TXBUF,
-        )
-        self._out = self._uart
-        self._tx_room = UART_TXBUF
-        self._tx_bytes_per_s = cfg["baud"] // BITS_PER_BYTE
+        PicoHal._open_uart(self, cfg)
+        self._start_account(UART_TXBUF, cfg["baud"] // BITS_PER_BYTE)
 
     def _open_usb(self):
-        import select
+        PicoHal._open_usb(self)
+        self._start_account(CONSOLE_FIFO, CONSOLE_BAUD // BITS_PER_BYTE)
 
-        import micropython
-
-        micropython.kbd_intr(-1)  # 0x03 in a frame is data, not Ctrl-C
-        self._stdin = sys.stdin.buffer
-        self._out = sys.stdout.buffer
-        self._readinto = hasattr(self._stdin, "readinto")
-        self._poll = select.poll()
-        self._poll.register(sys.stdin, select.POLLIN)
-        self._tx_room = CONSOLE_FIFO
-        self._tx_bytes_per_s = CONSOLE_BAUD // BITS_PER_BYTE
-
-    def _usb_read_into(self, buf):
-        # One byte per zero-timeout poll: the stdio stream's multi-byte reads block.
-        poll = self._poll
-        stdin = self._stdin
-        one = self._one
-        cap = len(buf)
-        n = 0
-        while n < cap:
-            ready = False
-            for _ in poll.ipoll(0):  # ipoll reuses one result tuple: no allocation
-                ready = True
-            if not ready:
-                break
-            if self._readinto:
-                stdin.readinto(one)
-                buf[n] = one[0]
-            else:
-                buf[n] = stdin.read(1)[0]  # allocates one bytes object per byte
-            n += 1
-        return n
-
-    def _uart_read_into(self, buf):
-        uart = self._uart
-        n = uart.any()
-        if n <= 0:
-            return 0
-        cap = len(buf)
-        if n > cap:
-            n = cap
-        got = uart.readinto(buf, n)
-        if got is None:  # nothing after all (timeout 0)
-            return 0
-        return got
+    def _start_account(self, room, bytes_per_s):
+        self._tx_room = room
+        self._tx_bytes_per_s = bytes_per_s
+        # thousandths of a byte queued as of _tx_mark_ms (so the fraction of a byte
+        # drained in a millisecond is kept, not lost)
+        self._tx_queued_milli = 0
+        self._tx_mark_ms = 0
 
     def _tx_free(self):
         """Bytes the line can take now without the port's write waiting."""
@@ -270,25 +140,20 @@ class Esp32Hal:
             self._tx_queued_milli = queued if queued > 0 else 0
         return self._tx_room - (self._tx_queued_milli + 999) // 1000
 
-    def close(self):
-        """Outputs off, Ctrl-C back to the USB REPL, the UART released."""
-        self.stop()
-        if self._uart is not None and hasattr(self._uart, "deinit"):
-            self._uart.deinit()
+    def serial_write(self, buf, n):
+        """Write buf[0:n]; returns the bytes accepted, fewer (or 0) while the line's queue is full."""
+        free = self._tx_free()
+        if n > free:
+            n = free
+        if n <= 0:
+            return 0
+        got = PicoHal.serial_write(self, buf, n)
+        self._tx_queued_milli += got * 1000
+        return got
 
-    # --- the HAL contract ----------------------------------------------------------------
-    def fire(self, channel, on):
-        """Drive fire output `channel` (0-based) on or off."""
-        if channel < 0 or channel >= self.channels:
-            raise ValueError("no such channel")
-        self._fire[channel].value(self._fire_on if on else self._fire_off)
-
-    def fire_readback(self, channel):
-        """True when the channel's switched output is actually energised."""
-        return self._readback[channel].value() == self._readback_on
-
+    # --- the ADC window ------------------------------------------------------------------
     def continuity_raw(self, channel):
-        """The channel's sense node on a 0..adc_full_scale scale of the sense supply.
+        """The channel's sense node on a 0..adc_full_scale scale of the sense source.
 
         0 below the ADC's window (a short: under 0.3 ohm on the DevKit board),
         adc_full_scale above it (open: over about 5.5 ohm there).
@@ -302,135 +167,9 @@ class Esp32Hal:
         raw = mv * full // self._cont_span_mv
         return raw if raw < full else full
 
-    def arm_key(self):
-        """KEY_ON only when the normally-open contact is closed AND the normally-closed one open."""
-        no = self._key_no.value()  # 0 = contact closed (to ground), 1 = open (pull-up)
-        nc = self._key_nc.value()
-        if no == 0 and nc == 1:
-            return KEY_ON
-        if no == 1 and nc == 0:
-            return KEY_OFF
-        # Both closed (a short) or both open (broken wire, unplugged key, or the
-        # instant of travel between contacts): not ON, and worth a look.
-        return KEY_INCONSISTENT
-
     def battery_mv(self):
         """Firing battery voltage in millivolts, through the board's divider (0 below the ADC's window)."""
         mv = self._battery.read_uv() // 1000
         if mv < ADC_MIN_MV:
             return 0
         return mv * self._divider_milli // 1000
-
-    def buzzer(self, on):
-        self._buzzer.value(1 if on else 0)
-
-    def led(self, on):
-        self._led.value(1 if on else 0)
-
-    def pressure_pa(self):
-        """Barometer reading in pascals; -1 with no barometer or one that does not answer.
-
-        Never raises. A probe that fails is repeated on the BARO_RETRY_CALLS-th call
-        after it; a read that fails gives -1 and the next call reads again.
-        """
-        baro = self._baro
-        if baro is None:
-            if self._baro_chip is None:
-                return -1
-            if self._baro_wait > 0:
-                self._baro_wait -= 1
-                return -1
-            try:
-                baro = self._open_barometer()
-            except Exception:  # no answer, a wrong chip, or no driver module on the board
-                self._baro_wait = BARO_RETRY_CALLS - 1
-                return -1
-            self._baro = baro
-        try:
-            return baro.read_pressure_pa()
-        except Exception:
-            return -1
-
-    def _open_barometer(self):
-        # Imported here, not at the top: a board without this chip never loads its driver.
-        if self._baro_chip == "ms5611":
-            from firmware.ms5611 import MS5611
-
-            # no continuous mode: the driver starts each conversion and times it itself
-            return MS5611(self.i2c_bus(), self._baro_address, self.ticks_ms)
-        if self._baro_chip == "bmp388":
-            from firmware.bmp388 import BMP388 as Driver
-        else:
-            from firmware.bmp280 import BMP280 as Driver
-        return Driver(self.i2c_bus(), self._baro_address)
-
-    def i2c_bus(self):
-        """The barometer's I2C bus from the board file, built on first use."""
-        if self._i2c is None:
-            cfg = self.board["i2c"]
-            self._i2c = I2C(cfg["id"], sda=Pin(cfg["sda"]), scl=Pin(cfg["scl"]), freq=cfg["freq"])
-        return self._i2c
-
-    def serial_read_into(self, buf):
-        """Bytes read into buf (0 if none are waiting); never blocks."""
-        if self._uart is not None:
-            return self._uart_read_into(buf)
-        return self._usb_read_into(buf)
-
-    def serial_write(self, buf, n):
-        """Write buf[0:n]; returns the bytes accepted, fewer (or 0) while the line's queue is full."""
-        free = self._tx_free()
-        if n > free:
-            n = free
-        if n <= 0:
-            return 0
-        got = self._out.write(buf, n)  # the stream's write(buf, max_len): no slice
-        if got is None:
-            return 0
-        self._tx_queued_milli += got * 1000
-        return got
-
-    def serial_is_wired(self):
-        """True on USB; False on the radio UART (SET_KEY needs a wired link)."""
-        return self._uart is None
-
-    def ticks_ms(self):
-        return time.ticks_ms()
-
-    def entropy_into(self, buf):
-        """Fill buf from os.urandom (the ESP32's hardware RNG; see the module docstring)."""
-        n = len(buf)
-        rnd = os.urandom(n)
-        for i in range(n):
-            buf[i] = rnd[i]
-
-    # --- extras beyond the contract ------------------------------------------------------
-    def all_off(self):
-        """Every fire output to its off level."""
-        for pin in self._fire:
-            pin.value(self._fire_off)
-
-    def stop(self, exc=None):
-        """Outputs and buzzer off, Ctrl-C back on USB, `exc` (if any) printed: the app is over."""
-        self.all_off()
-        self.buzzer(False)
-        if self._uart is None:
-            import micropython
-
-            micropython.kbd_intr(3)  # so a developer can interrupt and fix the board
-        if exc is not None and hasattr(sys, "print_exception"):
-            sys.print_exception(exc)
-
-    def halt(self, code, exc=None):
-        """Never returns: outputs off, Ctrl-C back, LED blinks `code` short flashes per cycle.
-
-        For boot failures (see firmware/main.py). Fire outputs are only ever driven off here.
-        """
-        self.stop(exc)
-        while True:
-            for _ in range(code):
-                self.led(True)
-                time.sleep_ms(_BLINK_ON_MS)
-                self.led(False)
-                time.sleep_ms(_BLINK_OFF_MS)
-            time.sleep_ms(_BLINK_PAUSE_MS)

@@ -45,9 +45,12 @@ Serial transports:
 # another HAL names pins this one must not drive, so then nothing is done here.
 from machine import Pin
 
-from firmware.board import BOARD as DEFAULT_BOARD
+try:
+    from firmware.board import BOARD as DEFAULT_BOARD
+except ImportError:  # no firmware/board.py on this filesystem: no board to drive at import
+    DEFAULT_BOARD = None
 
-if DEFAULT_BOARD.get("hal", "pico") == "pico":
+if DEFAULT_BOARD is not None and DEFAULT_BOARD.get("hal", "pico") == "pico":
     for _n in DEFAULT_BOARD["fire_pins"]:
         # value= is applied before the pin becomes an output: no glitch high.
         Pin(_n, Pin.OUT, value=0 if DEFAULT_BOARD["fire_active_high"] else 1)
@@ -110,31 +113,24 @@ class PicoHal:
         self.board = board
         self.board_name = board["name"]  # DEVICE_INFO (at most 16 ASCII bytes)
         uid = bytes(machine_unique_id())
-        self.device_id = (uid + bytes(8))[:8]  # the flash chip's id on the rp2
+        self.device_id = (uid + bytes(8))[:8]  # the rp2's flash id; the ESP32's MAC, zero-padded
         self.channels = channels
         self.storage_path = board["storage_path"]
         # Continuity circuit constants (firmware/continuity.py uses them).
         self.adc_full_scale = board["adc_full_scale"]
         self.sense_resistor_ohm = board["sense_resistor_ohm"]
         self.sense_supply_mv = board["sense_supply_mv"]
-        # The ADC's reference is the sense supply, but the sense path loses the blocking
-        # diode's drop: counts are scaled up by supply / (supply - drop), kept as two ints
-        # so continuity_raw() needs no float (65535 * 3300 stays below 2**30).
-        self._sense_supply_mv = self.sense_supply_mv
-        self._sense_source_mv = self.sense_supply_mv - board.get("sense_diode_mv", 0)
-        if not 0 < self._sense_source_mv <= self._sense_supply_mv < 16384:
-            raise ValueError("sense_supply_mv / sense_diode_mv out of range")
+        self._adc_scales(board)
 
         self._readback = tuple(Pin(n, Pin.IN) for n in board["fire_readback_pins"])
         self._readback_on = 1 if board.get("fire_readback_active_high", True) else 0
-        self._cont = tuple(ADC(Pin(n)) for n in board["continuity_adc_pins"])
+        self._cont = tuple(self._adc(n) for n in board["continuity_adc_pins"])
 
-        self._battery = ADC(Pin(board["battery_adc_pin"]))
-        self._vref_mv = board["adc_vref_mv"]
-        if not 0 < self._vref_mv < 16384:  # keeps read_u16() * vref below 2**30
-            raise ValueError("adc_vref_mv out of range")
+        self._battery = self._adc(board["battery_adc_pin"])
         # Divider ratio in thousandths, so battery_mv() needs no float (floats allocate).
         self._divider_milli = int(board["battery_divider_ratio"] * 1000 + 0.5)
+        if not 0 < self._divider_milli < 100000:  # keeps mV * ratio below 2**30
+            raise ValueError("battery_divider_ratio out of range")
 
         key = board["arm_key_pins"]
         self._key_no = Pin(key["no"], Pin.IN, Pin.PULL_UP)
@@ -162,6 +158,23 @@ class PicoHal:
             self._open_uart(board["uart"])
         else:
             self._open_usb()
+
+    # --- what differs by chip (firmware/hal/esp32.py overrides these) -----------------------
+    def _adc_scales(self, board):
+        # The ADC's reference is the sense supply, but the sense path loses the blocking
+        # diode's drop: counts are scaled up by supply / (supply - drop), kept as two ints
+        # so continuity_raw() needs no float (65535 * 3300 stays below 2**30).
+        self._sense_supply_mv = self.sense_supply_mv
+        self._sense_source_mv = self.sense_supply_mv - board.get("sense_diode_mv", 0)
+        if not 0 < self._sense_source_mv <= self._sense_supply_mv < 16384:
+            raise ValueError("sense_supply_mv / sense_diode_mv out of range")
+        self._vref_mv = board["adc_vref_mv"]
+        if not 0 < self._vref_mv < 16384:  # keeps read_u16() * vref below 2**30
+            raise ValueError("adc_vref_mv out of range")
+
+    @staticmethod
+    def _adc(gpio):
+        return ADC(Pin(gpio))
 
     # --- transports ----------------------------------------------------------------------
     def _open_uart(self, cfg):

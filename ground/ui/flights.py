@@ -301,10 +301,7 @@ class DeviceFlightsPanel(_TellsTheUser, QWidget):
         self.download_all_button.setObjectName("downloadAllFlights")
         self.table = _readonly_table("deviceFlightsTable", FLIGHT_COLUMNS)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.message = QLabel()
-        self.message.setObjectName("deviceFlightsMessage")
-        _wrapping(self.message)
-        self.message.setProperty("role", "status")
+        self.message = _status_line("deviceFlightsMessage")
         self.folder_label = QLabel("Downloads go to %s" % self.out_dir)
         self.folder_label.setObjectName("downloadFolder")
         _wrapping(self.folder_label)
@@ -622,6 +619,14 @@ LIBRARY_COLUMNS = ("Id", "Date", "Name", "Device", "Flight", "Apogee", "Motor", 
 IMPORT_FILTER = "Flight logs (*.cwf *.csv *.pf2 *.txt);;All files (*)"
 
 
+def _status_line(object_name):
+    """The panel's one-line messages: the theme's status role, wrapping."""
+    label = _wrapping(QLabel())
+    label.setObjectName(object_name)
+    label.setProperty("role", "status")
+    return label
+
+
 def _wrapping(label):
     """A message line that wraps instead of widening the panel (paths are long)."""
     label.setWordWrap(True)
@@ -668,10 +673,7 @@ class LibraryPanel(_TellsTheUser, QWidget):
         self.refresh_button.setObjectName("refreshLibrary")
         self.table = _readonly_table("libraryTable", LIBRARY_COLUMNS)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.message = QLabel()
-        self.message.setObjectName("libraryMessage")
-        _wrapping(self.message)
-        self.message.setProperty("role", "status")
+        self.message = _status_line("libraryMessage")
 
         buttons = QHBoxLayout()
         for b in (self.open_button, self.import_button, self.export_button, self.refresh_button):

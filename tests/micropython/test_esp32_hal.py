@@ -450,11 +450,12 @@ def test_uart_write_never_blocks_and_keeps_up_with_the_line():
 
 
 def _usb_hal(console):
-    """A USB-transport HAL whose sys, select and micropython are the console's stand-ins."""
+    """A USB-transport HAL whose sys, select and micropython are the console's stand-ins
+    (the USB transport is PicoHal's, which Esp32Hal inherits: its module's sys is swapped)."""
     fake_machine.reset("esp32")
-    saved_sys = esp32.sys
+    saved_sys = _usb_module().sys
     saved = {name: sys.modules.get(name) for name in ("select", "micropython")}
-    esp32.sys = console.sys
+    _usb_module().sys = console.sys
     sys.modules["select"] = console.select
     sys.modules["micropython"] = console.micropython
     try:
@@ -463,8 +464,12 @@ def _usb_hal(console):
         _restore(saved_sys, saved)
 
 
+def _usb_module():
+    return esp32._pico
+
+
 def _restore(saved_sys, saved):
-    esp32.sys = saved_sys
+    _usb_module().sys = saved_sys
     for name, module in saved.items():
         if module is None:
             del sys.modules[name]
@@ -525,7 +530,7 @@ def test_stop_and_halt_drive_outputs_off_and_give_ctrl_c_back():
     try:
         assert_raises(Blinked, hal.halt, esp32.BLINK_APP_ENDED)
     finally:
-        _restore(esp32.sys, saved)
+        _restore(_usb_module().sys, saved)
     assert fake_machine.latch(FIRE[0]) == 0 and fake_machine.latch(FIRE[1]) == 0
     assert fake_machine.latch(BOARD["buzzer_pin"]) == 0
     assert console.kbd_intr_calls == [-1, 3]
