@@ -37,6 +37,12 @@ MAX_READ_JOBS = const(4)  # FLIGHT_READ windows queued: the ground keeps two in 
 # Room kept in the output queue when sending a download frame, so a reply
 # (largest: STATUS with 8 channels, 70 bytes on the wire) always fits after it.
 DOWNLOAD_FRAME_ROOM = const(2 * 262 + 80)
+# The maintenance button (the Pico's BOOTSEL, the ESP32 DevKit's BOOT): held this long on a
+# SAFE pad with no flight logging, it ends the app as a MAINTENANCE command does, for a user
+# without the ground station or the device key. Read every BUTTON_POLL_MS: reading BOOTSEL
+# stalls the RP2040's flash for a moment, and a person's hold needs no finer timing.
+MAINTENANCE_HOLD_MS = const(3000)
+BUTTON_POLL_MS = const(100)
 
 # CONFIG keys: (min, max, owner, attribute); the safety limits are the upper bounds.
 CONFIG = {
@@ -120,9 +126,15 @@ class App:
         self._read_file = None
         self._read_flight = -1
         self._list = None  # [re_seq, entries, next index]
-        # Set by an accepted MAINTENANCE: step() only drains the output queue from then on
-        # and run() returns, so firmware/main.py gives the port to the REPL.
+        # Set by an accepted MAINTENANCE or a held maintenance button: step() only drains the
+        # output queue from then on and run() returns, so firmware/main.py gives the port to
+        # the REPL.
         self.maintenance = False
+        # The maintenance button, if the HAL has one (a HAL without it has no button).
+        self._button = getattr(hal, "maintenance_button", None)
+        self._next_button = now
+        self._button_held = False  # seen pressed at every poll since _button_down_ms
+        self._button_down_ms = now
 
     # --- the loop ------------------------------------------------------------------------------
     def step(self, now_ms):
@@ -159,7 +171,26 @@ class App:
             self._serve_downloads()
         if self.conn.session_rollover_due() and self._quiet():
             self._roll_over_session()
+        if ticks_diff(now_ms, self._next_button) >= 0:
+            self._next_button = ticks_add(now_ms, BUTTON_POLL_MS)
+            self._poll_button(now_ms)
         self.out.flush(self.hal)
+
+    def _poll_button(self, now_ms):
+        """The maintenance button, every BUTTON_POLL_MS: held MAINTENANCE_HOLD_MS on a SAFE
+        pad with no flight logging, it ends the app. Otherwise it is not even read: a button
+        on the box never changes an armed or firing pad, neither firing nor disarming it,
+        and the hold counts only from the first poll that finds the pad SAFE."""
+        if (self._button is None or self.controller.state != C.STATE_SAFE
+                or self.recorder.flying or not self._button()):
+            self._button_held = False
+            return
+        if not self._button_held:
+            self._button_held = True
+            self._button_down_ms = now_ms
+        elif ticks_diff(now_ms, self._button_down_ms) >= MAINTENANCE_HOLD_MS:
+            self.hal.led(True)  # the user holding the button sees the app end
+            self._end_for_maintenance()
 
     # --- sessions ------------------------------------------------------------------------------
     def _fresh_nonce(self):
@@ -178,8 +209,9 @@ class App:
         self.send_heartbeat()  # first, so the ground hears DEV_RENEWED with the new nonce
 
     async def run(self, max_steps=-1):
-        """The board's loop: one step per millisecond until a MAINTENANCE (or max_steps, for
-        tests); after a MAINTENANCE it returns once its ACK is written out (100 ms at most)."""
+        """The board's loop: one step per millisecond until a MAINTENANCE or the held
+        maintenance button (or max_steps, for tests); then it returns once what is queued,
+        a MAINTENANCE's ACK, is written out (100 ms at most)."""
         import asyncio
 
         hal = self.hal
@@ -440,12 +472,17 @@ class App:
         elif self.recorder.flying:
             self._nak(seq, t, C.NAK_BUSY)  # leaving now would cut a flight's log short
         else:
-            self._end_reads()
-            self._list = None
-            for ch in range(self.hal.channels):
-                self.hal.fire(ch, False)
             self._ack(seq, t)
-            self.maintenance = True
+            self._end_for_maintenance()
+
+    def _end_for_maintenance(self):
+        """The loop's end, for MAINTENANCE and the held button alike: downloads dropped,
+        outputs off; step() then only drains what is queued and run() returns."""
+        self._end_reads()
+        self._list = None
+        for ch in range(self.hal.channels):
+            self.hal.fire(ch, False)
+        self.maintenance = True
 
     def _get_config(self, key):
         _lo, _hi, owner, attr = CONFIG[key]

@@ -6,7 +6,12 @@ ESP32's module is imported only on an ESP32 board, so a Pico never loads it.
 If the app cannot be imported, or it ever stops, the outputs are driven off and
 the LED blinks an error code forever (2 flashes: no app; 3: the app ended).
 A MAINTENANCE command (PROTOCOL.md) ends the app on purpose: outputs off,
-Ctrl-C back, and this file returns, so the USB port is the REPL again.
+Ctrl-C back, and this file returns, so the USB port is the REPL again. So does
+the board's maintenance button, for a user without the ground station or the
+device key: BOOTSEL on the Pico, BOOT (GPIO 0) on the ESP32 DevKit, held 3 s
+while the pad is SAFE and no flight is being logged (ignored otherwise; the LED
+lights when it takes). Held while powering up, either button starts the chip's
+own bootloader instead.
 """
 
 from firmware.board import BOARD

@@ -32,6 +32,9 @@ Methods (units in the names):
     adc_full_scale -> int           ADC reading at the sense supply (65535 for read_u16)
     board_name -> str               short board name for DEVICE_INFO (at most 16 ASCII bytes)
     device_id -> bytes              8 bytes unique to this board, for DEVICE_INFO
+    maintenance_button() -> bool    optional: True while the board's maintenance button is held
+                                    (BOOTSEL, BOOT); held 3 s on a SAFE pad it ends the app as
+                                    MAINTENANCE does. A HAL without it has no button.
 
 Continuity circuit parameters come from the board file (`sense_supply_mv`,
 `sense_resistor_ohm`, `adc_full_scale`) so the resistance arithmetic in

@@ -7,13 +7,13 @@ constructor does the same for the board it is given before touching anything
 else. Only `fire()` ever turns an output on.
 
 Hot paths (`fire`, `fire_readback`, `continuity_raw`, `arm_key`, `battery_mv`,
-`pressure_pa` once its driver is built, `serial_read_into`, `serial_write`,
-`ticks_ms`) allocate nothing: pins, ADCs and buffers are built once here,
+`maintenance_button`, `pressure_pa` once its driver is built, `serial_read_into`,
+`serial_write`, `ticks_ms`) allocate nothing: pins, ADCs and buffers are built once here,
 integers stay below 2**30, nothing is sliced.
 
 Esp32Hal is firmware/hal/pico.py's PicoHal (the arm key, the barometer
-probing, the USB and UART reads, halt) with what differs on this chip, the ADC
-and the serial writes:
+probing, the USB and UART reads, the maintenance button, halt) with what
+differs on this chip, the ADC, the serial writes and the button's kind:
 
 - ADC: ADC1 pins at 11 dB attenuation, read with `read_uv()`, the chip's
   eFuse-calibrated microvolts. Espressif specifies 150..2450 mV at 11 dB;
@@ -28,6 +28,14 @@ and the serial writes:
   waits on the 128-byte hardware FIFO. `serial_write` therefore keeps its own
   account of what is queued, draining at the line rate by `ticks_ms()`, and
   accepts only what fits: a write returns short instead of blocking.
+- Maintenance button: a GPIO number only, the DevKit's BOOT button on GPIO 0
+  (active low, with a pull-up on the DevKit; the HAL adds the internal one);
+  the ESP32 has no BOOTSEL. GPIO 0 is a strapping pin read at reset: held
+  then, it starts the chip's serial bootloader, not the firmware. One caveat:
+  the DevKit's auto-reset circuit pulls GPIO 0 low too while the USB-serial
+  bridge's DTR is asserted and RTS is not (esptool's bootloader entry); a
+  host that holds the port so reads as a held button. pyserial, and so the
+  ground station, opens with both asserted, which leaves GPIO 0 alone.
 
 Serial transports:
 
@@ -108,6 +116,12 @@ class Esp32Hal(PicoHal):
         adc = ADC(Pin(gpio))
         adc.atten(ADC.ATTN_11DB)  # the 150..2450 mV window
         return adc
+
+    def _open_button(self, button):
+        if button == "bootsel":
+            # the ESP32's BOOT button is a GPIO (0 on the DevKit)
+            raise ValueError("the ESP32 has no BOOTSEL: maintenance_button must be a GPIO")
+        PicoHal._open_button(self, button)
 
     # --- transports: the write account ---------------------------------------------------
     def _open_uart(self, cfg):

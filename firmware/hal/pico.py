@@ -7,8 +7,8 @@ for the board it is given before touching anything else. Only `fire()` ever
 turns an output on.
 
 Hot paths (`fire`, `fire_readback`, `continuity_raw`, `arm_key`, `battery_mv`,
-`pressure_pa` once its driver is built, `serial_read_into`, `serial_write`,
-`ticks_ms`) allocate nothing: pins, ADCs and buffers are built once here,
+`maintenance_button`, `pressure_pa` once its driver is built, `serial_read_into`,
+`serial_write`, `ticks_ms`) allocate nothing: pins, ADCs and buffers are built once here,
 integers stay below 2**30, nothing is sliced.
 
 Barometer: the board file's "barometer" entry names the chip ("bmp280",
@@ -17,6 +17,17 @@ imported and the sensor probed and configured on the first `pressure_pa()`
 call, so a board loads no driver but its own. The MS5611 driver times its
 conversions on `ticks_ms()`. `pressure_pa()` never raises: with no barometer, or
 one that does not answer, it returns -1 and the launch controller carries on.
+
+Maintenance button: the board file's "maintenance_button" is "bootsel" (the
+RP2040's BOOTSEL button, read with `rp2.bootsel_button()`, MicroPython 1.20
+and later), a GPIO number (a button to ground, read with the pull-up on: the
+ESP32 DevKit's BOOT button is GPIO 0), or None. `maintenance_button()` is True
+while it is held; the app (firmware/app.py) ends itself, giving the USB port to
+the REPL, when it is held for 3 s on a SAFE pad. Reading BOOTSEL takes the
+flash offline for a moment (the button shares the flash's chip-select line),
+so it is read at most every BOOTSEL_POLL_MS, and between reads the last
+reading stands. On a MicroPython without `rp2.bootsel_button()` the board has
+no button.
 
 Serial transports:
 
@@ -64,6 +75,7 @@ from machine import ADC, I2C, UART
 from machine import unique_id as machine_unique_id
 
 from firmware.hal import KEY_INCONSISTENT, KEY_OFF, KEY_ON
+from protocol.ticks import ticks_add, ticks_diff
 
 TRANSPORT_USB = "usb"
 TRANSPORT_UART = "uart"
@@ -76,6 +88,10 @@ UART_TXBUF = 2048  # bytes queued for sending; a write that does not fit returns
 # connector is reseated on the pad comes back without a reboot.
 BARO_RETRY_CALLS = 100
 BARO_CHIPS = ("bmp280", "bmp388", "ms5611")
+
+# BOOTSEL is read at most this often, in milliseconds (each read stalls the flash).
+BOOTSEL_POLL_MS = 100
+BUTTON_BOOTSEL = "bootsel"  # the board file's "maintenance_button" for the RP2040's BOOTSEL
 
 # LED blink codes for halt(): N short flashes, then a pause.
 BLINK_NO_APP = 2  # firmware.app could not be imported
@@ -138,6 +154,7 @@ class PicoHal:
 
         self._buzzer = Pin(board["buzzer_pin"], Pin.OUT, value=0)
         self._led = Pin(board["led_pin"], Pin.OUT, value=0)
+        self._open_button(board.get("maintenance_button"))
 
         self._i2c = None  # built on first use by i2c_bus()
         baro = board.get("barometer")
@@ -175,6 +192,23 @@ class PicoHal:
     @staticmethod
     def _adc(gpio):
         return ADC(Pin(gpio))
+
+    def _open_button(self, button):
+        """The maintenance button: "bootsel", a GPIO number (to ground, pull-up on), or None."""
+        self._button_pin = None
+        self._bootsel = None  # rp2.bootsel_button, when the button is BOOTSEL
+        self._bootsel_pressed = False  # the last BOOTSEL reading
+        self._bootsel_next_ms = -1  # when BOOTSEL may be read again (-1: at once)
+        if button is None:
+            return
+        if button == BUTTON_BOOTSEL:
+            import rp2
+
+            self._bootsel = getattr(rp2, "bootsel_button", None)  # None before MicroPython 1.20
+        elif isinstance(button, int):
+            self._button_pin = Pin(button, Pin.IN, Pin.PULL_UP)
+        else:
+            raise ValueError("maintenance_button must be 'bootsel', a GPIO number or None")
 
     # --- transports ----------------------------------------------------------------------
     def _open_uart(self, cfg):
@@ -281,6 +315,20 @@ class PicoHal:
 
     def led(self, on):
         self._led.value(1 if on else 0)
+
+    def maintenance_button(self):
+        """True while the maintenance button is held (False on a board without one)."""
+        pin = self._button_pin
+        if pin is not None:
+            return pin.value() == 0  # the button pulls the pin to ground
+        read = self._bootsel
+        if read is None:
+            return False
+        now = self.ticks_ms()
+        if self._bootsel_next_ms < 0 or ticks_diff(now, self._bootsel_next_ms) >= 0:
+            self._bootsel_next_ms = ticks_add(now, BOOTSEL_POLL_MS)
+            self._bootsel_pressed = read() != 0
+        return self._bootsel_pressed
 
     def pressure_pa(self):
         """Barometer reading in pascals; -1 with no barometer or one that does not answer.

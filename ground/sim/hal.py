@@ -131,6 +131,9 @@ class SimHal:
         self.noise_lsb = noise_lsb
         self.buzzing = False
         self.led_on = False
+        # the board's maintenance button (BOOTSEL / BOOT), held while True: held 3 s on a
+        # SAFE pad, the firmware ends its loop as for a MAINTENANCE command
+        self.maintenance_button_held = False
         self.clock = clock if clock is not None else real_clock
         self._storage_path = storage_path  # made (a temporary folder) on first use if None
         self._entropy = random.Random("entropy-%s" % seed)
@@ -180,6 +183,9 @@ class SimHal:
 
     def led(self, on):
         self.led_on = bool(on)
+
+    def maintenance_button(self):
+        return self.maintenance_button_held
 
     def pressure_pa(self):
         if self.flight is None:

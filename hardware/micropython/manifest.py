@@ -1,3 +1,4 @@
+# ruff: noqa: F821 -- include() and package() are given by MicroPython's manifest runner
 # Freezes Coalwood's firmware/ and protocol/ packages into a MicroPython firmware image.
 #
 # Frozen, their bytecode, constants and interned names live in the firmware's flash: the

@@ -35,6 +35,10 @@ can therefore check that the fire pins were driven low before anything else
 happened. The log is three preallocated bytearrays, so writing a pin while
 the heap is locked (mptest.no_alloc) records it without allocating.
 
+A fake `rp2` module (`rp2`, put in place by `install()`) has the rp2 port's
+`bootsel_button()`: 1 while a test holds BOOTSEL with `set_bootsel(True)`, else
+0; `rp2.reads` counts the calls, each of which stalls the real chip's flash.
+
 Pins share state by GPIO number, like the RP2040's: Pin(16) made twice is the
 same pin. An input reads the level a test drives onto it (`set_input`), else
 its pull (1 for PULL_UP, 0 otherwise).
@@ -89,6 +93,21 @@ _TICKS_HALF = 1 << 29
 _clock = [0]  # the fake clock, milliseconds
 
 
+class _Rp2:
+    """The `rp2` module's bootsel_button() (MicroPython 1.20 and later)."""
+
+    def __init__(self):
+        self.pressed = 0
+        self.reads = 0  # bootsel_button() calls
+
+    def bootsel_button(self):
+        self.reads += 1
+        return self.pressed
+
+
+rp2 = _Rp2()
+
+
 def _record(kind, pin, value):
     n = _count[0]
     if n < LOG_SIZE:
@@ -120,6 +139,8 @@ def reset(chip="rp2"):
     adcs.clear()
     i2c_devices.clear()
     _clock[0] = 0
+    rp2.pressed = 0
+    rp2.reads = 0
     clear_log()
 
 
@@ -141,9 +162,10 @@ def events(start=0):
 
 
 def install():
-    """Make `import machine` return this module; returns it."""
+    """Make `import machine` return this module (and `import rp2` the fake rp2); returns it."""
     module = sys.modules[__name__]
     sys.modules["machine"] = module
+    sys.modules["rp2"] = rp2
     return module
 
 
@@ -151,6 +173,11 @@ def install():
 def set_input(gpio, level):
     """Drive `level` (0/1) onto a pin from outside; None lets it float (its pull decides)."""
     _ext[gpio] = UNSET if level is None else (1 if level else 0)
+
+
+def set_bootsel(pressed):
+    """Hold (True) or release (False) the RP2040's BOOTSEL button."""
+    rp2.pressed = 1 if pressed else 0
 
 
 def set_adc(gpio, raw):

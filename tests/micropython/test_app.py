@@ -5,12 +5,12 @@ from fake_hal import FakeHal
 from mptest import no_alloc
 from scratch import fresh_dir
 
-from firmware.app import App
+from firmware.app import BUTTON_POLL_MS, MAINTENANCE_HOLD_MS, App
 from firmware.hal import KEY_OFF
 from protocol import ROLE_GROUND, Connection, cobs
 from protocol import constants as C
 from protocol import messages as M
-from protocol.ticks import ticks_add
+from protocol.ticks import TICKS_MAX, ticks_add
 
 KEY = bytes(range(32))
 
@@ -29,8 +29,8 @@ class MemoryStorage:
 class Rig:
     """The device app and a ground station joined by the fake port, on a simulated clock."""
 
-    def __init__(self, key=None, start=0, storage=False):
-        self.hal = FakeHal()
+    def __init__(self, key=None, start=0, storage=False, hal=None):
+        self.hal = FakeHal() if hal is None else hal
         self.hal.now = start
         if storage:
             self.hal.storage_path = fresh_dir()
@@ -527,3 +527,165 @@ def test_maintenance_is_refused_while_a_flight_is_logging():
     nak = rig.command(M.Maintenance(C.MAINTENANCE_CONFIRM))
     assert isinstance(nak, M.Nak) and nak.reason == C.NAK_BUSY
     assert not rig.app.maintenance
+
+
+# --- the maintenance button: held 3 s on a SAFE pad, the app ends as for MAINTENANCE ---------
+class ButtonHal(FakeHal):
+    """The fake HAL with a maintenance button a test holds (`button`); counts its reads."""
+
+    def __init__(self):
+        FakeHal.__init__(self)
+        self.button = False
+        self.button_reads = 0
+
+    def maintenance_button(self):
+        self.button_reads += 1
+        return self.button
+
+
+def _button_rig(**kw):
+    return Rig(hal=ButtonHal(), **kw)
+
+
+def _hold_armed(rig, token, ms):
+    """Keep the pad ARMED for `ms` with an ARM_REFRESH every 500 ms (the ground's heartbeat)."""
+    for _ in range(ms // 500):
+        rig.send(M.ArmRefresh(token))
+        rig.run(500)
+
+
+def test_the_hold_time_and_poll_period():
+    assert MAINTENANCE_HOLD_MS == 3000
+    assert BUTTON_POLL_MS == 100
+
+
+def test_holding_the_button_3_s_on_a_safe_pad_ends_the_app_with_outputs_off():
+    rig = _button_rig()
+    rig.hal.button = True
+    # first seen at the next poll (within BUTTON_POLL_MS), then held MAINTENANCE_HOLD_MS
+    rig.run(MAINTENANCE_HOLD_MS - 1)
+    assert not rig.app.maintenance
+    calls = rig.hal.fire_calls
+    rig.run(BUTTON_POLL_MS + 1)
+    assert rig.app.maintenance
+    assert rig.hal.fire_calls >= calls + rig.hal.channels and not rig.hal.any_on()
+    assert rig.hal.led_on  # the user holding the button sees it took
+    assert rig.app.controller.state == C.STATE_SAFE
+    # the loop is over, as after a MAINTENANCE: no heartbeat, no answer, no output driven
+    rig.got = []
+    calls = rig.hal.fire_calls
+    rig.send(M.Arm(1, 0))
+    rig.run(2000)
+    assert rig.got == [] and rig.hal.fire_calls == calls
+    assert rig.app.controller.state == C.STATE_SAFE
+
+
+def test_releasing_the_button_at_2_9_s_does_nothing_and_the_next_hold_starts_over():
+    rig = _button_rig()
+    rig.hal.button = True
+    rig.run(2900)
+    rig.hal.button = False
+    rig.run(200)
+    rig.hal.button = True
+    rig.run(2900)  # 6 s since the first press, but no 3 s of it unbroken
+    assert not rig.app.maintenance
+    rig.hal.button = False
+    rig.got = []
+    rig.run(3000)
+    assert not rig.app.maintenance
+    assert rig.replies(M.Heartbeat) and rig.replies(M.Status)  # the loop goes on
+    assert isinstance(rig.command(M.GetStatus()), M.Status)
+
+
+def test_the_button_is_ignored_while_armed_and_the_pad_stays_armed():
+    rig = _button_rig()
+    ack = rig.command(M.Arm(1, 0))
+    assert isinstance(ack, M.ArmAck)
+    rig.hal.button = True
+    reads = rig.hal.button_reads
+    _hold_armed(rig, ack.token, 3 * MAINTENANCE_HOLD_MS)
+    assert rig.app.controller.state == C.STATE_ARMED  # neither disarmed nor ended
+    assert not rig.app.maintenance and not rig.hal.any_on()
+    assert rig.hal.button_reads == reads  # not even read (BOOTSEL stalls the flash)
+    # disarmed from the ground with the button still held: the 3 s count from SAFE
+    assert isinstance(rig.command(M.Disarm(), ms=1), M.Ack)
+    assert rig.app.controller.state == C.STATE_SAFE
+    rig.run(MAINTENANCE_HOLD_MS - 1)
+    assert not rig.app.maintenance
+    rig.run(BUTTON_POLL_MS + 1)
+    assert rig.app.maintenance
+
+
+def test_the_button_neither_stops_nor_starts_a_firing():
+    rig = _button_rig()
+    ack = rig.command(M.Arm(1, 0))
+    rig.hal.button = True
+    reads = rig.hal.button_reads
+    for _ in range(25):  # a 2.5 s fire stream, the button held throughout
+        rig.send(M.Fire.for_channels(ack.token, 1))
+        rig.run(100)
+        assert rig.hal.level[0] == 1 and rig.app.controller.state == C.STATE_FIRING
+    assert rig.hal.button_reads == reads  # not even read while firing
+    rig.hal.button = False  # let go with the launch switch
+    rig.run(400)  # the stream stops: the output stops, as always
+    assert rig.hal.level[0] == 0
+    assert rig.app.controller.state == C.STATE_SAFE
+    assert rig.app.controller.safe_reason == C.SAFE_FIRE_DONE  # not the button's doing
+    rig.run(MAINTENANCE_HOLD_MS)
+    assert not rig.app.maintenance
+    assert len(rig.hal.edges()) == 2  # one on, one off: the button drove nothing
+
+
+def test_the_button_is_ignored_while_a_flight_is_logging():
+    rig = _button_rig(storage=True)
+    start = rig.hal.now
+    t = 0
+    while not rig.app.recorder.flying:  # up the flight profile until liftoff is seen
+        rig.hal.pressure = F.pressure_pa(t / 1000.0)
+        rig.hal.now = ticks_add(start, t)
+        rig.app.step(rig.hal.now)
+        t += 5
+    rig.hal.button = True
+    reads = rig.hal.button_reads
+    end = t + 2 * MAINTENANCE_HOLD_MS
+    while t < end:  # held for 6 s of the flight
+        rig.hal.pressure = F.pressure_pa(t / 1000.0)
+        rig.hal.now = ticks_add(start, t)
+        rig.app.step(rig.hal.now)
+        t += 5
+    assert rig.app.recorder.flying and not rig.app.maintenance
+    assert rig.hal.button_reads == reads
+
+
+def test_the_button_hold_survives_a_ticks_wraparound():
+    # booted 600 ms, the clock wraps 1.5 s into the hold
+    rig = _button_rig(start=TICKS_MAX - 600 - 1500)
+    rig.hal.button = True
+    rig.run(MAINTENANCE_HOLD_MS - 1)
+    assert rig.hal.now < 3000  # the clock did wrap
+    assert not rig.app.maintenance
+    rig.run(BUTTON_POLL_MS + 1)
+    assert rig.app.maintenance
+
+
+def test_a_loop_pass_polling_the_button_allocates_nothing():
+    rig = _button_rig()
+    calls = [0]
+
+    def one_pass():
+        # no_alloc calls this twice, a warm-up and then with the heap locked: the clock
+        # moves on only in the locked call, so every poll, press and release is seen there
+        calls[0] += 1
+        if calls[0] % 2 == 0:
+            rig.hal.now = ticks_add(rig.hal.now, 1)
+        rig.app.step(rig.hal.now)
+        rig.hal.tx_n = 0  # the ground's side of the port, not the device's
+
+    reads = rig.hal.button_reads
+    for pressed, ms in ((True, 500), (False, 300), (True, 500)):
+        rig.hal.button = pressed
+        for _ in range(ms):
+            no_alloc(one_pass)
+    polls = rig.hal.button_reads - reads
+    assert 12 <= polls <= 14, polls  # 1.3 s of passes: polled every 100 ms, not every pass
+    assert rig.app._button_held and not rig.app.maintenance  # the last press is being timed

@@ -637,3 +637,36 @@ def test_no_barometer_reads_minus_one_and_builds_no_bus():
     hal = _hal(board)
     assert no_alloc(hal.pressure_pa) == -1
     assert fake_machine.i2cs == {}
+
+
+# --- the maintenance button: the DevKit's BOOT button on GPIO 0 --------------------------------
+
+
+def test_board_names_the_boot_button_on_gpio0_apart_from_every_other_pin():
+    button = BOARD["maintenance_button"]
+    assert button == 0  # the DevKit's BOOT button (a strapping pin: only ever read)
+    assert button not in _all_pins(BOARD)
+    assert button not in INPUT_ONLY  # it needs its pull-up
+
+
+def test_boot_button_is_read_active_low_with_the_pull_up():
+    hal = _hal()
+    assert fake_machine.mode(0) == fake_machine.Pin.IN
+    assert fake_machine.pull(0) == fake_machine.Pin.PULL_UP
+    driven = [e for e in fake_machine.events() if e[1:3] == (fake_machine.EV_VALUE, 0)]
+    assert driven == []  # a strapping pin: only ever read
+    assert no_alloc(hal.maintenance_button) is False  # released: the pull-up
+    fake_machine.set_input(0, 0)
+    assert no_alloc(hal.maintenance_button) is True  # pressed: the button to GND
+    fake_machine.set_input(0, 1)
+    assert hal.maintenance_button() is False
+    assert fake_machine.rp2.reads == 0  # no BOOTSEL on this chip
+
+
+def test_an_esp32_board_naming_bootsel_is_refused_with_outputs_off():
+    board = dict(BOARD)
+    board["maintenance_button"] = "bootsel"
+    fake_machine.reset("esp32")
+    assert_raises(ValueError, esp32.Esp32Hal, board, "uart")
+    for gpio in FIRE:
+        assert fake_machine.latch(gpio) == 0

@@ -533,3 +533,103 @@ def test_stop_turns_outputs_and_buzzer_off():
     assert fake_machine.latch(FIRE[0]) == 0
     assert fake_machine.latch(FIRE[1]) == 0
     assert fake_machine.latch(BOARD["buzzer_pin"]) == 0
+
+
+# --- the maintenance button: BOOTSEL, or a GPIO to ground --------------------------------------
+
+
+def _button_hal(button):
+    """A HAL on the fake clock for the Pico board with "maintenance_button" set to `button`."""
+    board = dict(BOARD)
+    board["maintenance_button"] = button
+    fake_machine.reset()
+    return _FakeClockHal(board, "uart")
+
+
+def test_board_names_bootsel_as_its_maintenance_button():
+    assert BOARD["maintenance_button"] == pico.BUTTON_BOOTSEL
+
+
+def test_maintenance_button_reads_bootsel_pressed_and_released():
+    hal = _baro_hal(BOARD)  # the board as it is, on the fake clock
+    assert hal.maintenance_button() is False
+    fake_machine.set_bootsel(True)
+    fake_machine.advance_ms(pico.BOOTSEL_POLL_MS)
+    assert hal.maintenance_button() is True
+    fake_machine.set_bootsel(False)
+    fake_machine.advance_ms(pico.BOOTSEL_POLL_MS)
+    assert hal.maintenance_button() is False
+
+
+def test_bootsel_is_read_at_most_every_100_ms_and_the_last_reading_stands():
+    hal = _button_hal("bootsel")
+    assert pico.BOOTSEL_POLL_MS == 100
+    fake_machine.set_bootsel(True)
+    seen = []
+    for ms in range(1000):  # the app asks every millisecond, worst case
+        seen.append(hal.maintenance_button())
+        fake_machine.advance_ms(1)
+        if ms == 450:
+            fake_machine.set_bootsel(False)
+    reads = fake_machine.rp2.reads
+    assert reads == 10, reads  # at 0, 100, ... 900 ms: no more, and not fewer
+    assert seen[:500] == [True] * 500  # released at 451 ms, seen at the 500 ms read
+    assert seen[500:] == [False] * 500
+
+
+def test_bootsel_read_allocates_nothing():
+    hal = _button_hal("bootsel")
+    fake_machine.set_bootsel(True)
+    assert no_alloc(hal.maintenance_button) is True  # a read
+    assert no_alloc(hal.maintenance_button) is True  # and the last reading
+    assert fake_machine.rp2.reads == 1
+
+
+def test_a_gpio_maintenance_button_is_active_low_with_the_pull_up():
+    hal = _button_hal(9)
+    assert fake_machine.mode(9) == fake_machine.Pin.IN
+    assert fake_machine.pull(9) == fake_machine.Pin.PULL_UP
+    assert no_alloc(hal.maintenance_button) is False  # floating: the pull-up holds it high
+    fake_machine.set_input(9, 0)
+    assert no_alloc(hal.maintenance_button) is True
+    fake_machine.set_input(9, 1)
+    assert hal.maintenance_button() is False
+    assert fake_machine.rp2.reads == 0
+
+
+def test_no_maintenance_button_reads_released():
+    hal = _button_hal(None)
+    fake_machine.set_bootsel(True)
+    assert hal.maintenance_button() is False
+    board = dict(BOARD)
+    del board["maintenance_button"]  # an older board file
+    fake_machine.reset()
+    fake_machine.set_bootsel(True)
+    assert _FakeClockHal(board, "uart").maintenance_button() is False
+    assert fake_machine.rp2.reads == 0
+
+
+def test_bootsel_before_micropython_1_20_is_no_button():
+    saved = sys.modules["rp2"]
+    sys.modules["rp2"] = _Rp2WithoutBootsel()  # the rp2 module had no bootsel_button()
+    try:
+        hal = _button_hal("bootsel")
+    finally:
+        sys.modules["rp2"] = saved
+    fake_machine.set_bootsel(True)
+    assert hal.maintenance_button() is False
+
+
+class _Rp2WithoutBootsel:
+    pass
+
+
+def test_a_bad_maintenance_button_is_refused_with_outputs_off():
+    board = dict(BOARD)
+    board["maintenance_button"] = "boot"
+    fake_machine.reset()
+    for gpio in FIRE:
+        fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
+    assert_raises(ValueError, pico.PicoHal, board, "uart")
+    for gpio in FIRE:
+        assert fake_machine.latch(gpio) == 0
