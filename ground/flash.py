@@ -4,29 +4,41 @@ The steps, each reported on one line:
 
 1. compile every module of firmware/ and protocol/ with mpy-cross into a staging
    folder (firmware/main.py stays source: MicroPython runs /main.py, not a .mpy);
-   the plan is a list of PlanEntry (local file, device path, bytes);
+   the plan is a list of PlanEntry (local file, device path, bytes), and the
+   compiled modules also make one ROMFS image (ground/romfs.py);
 2. stop the firmware if it runs: a device that answers the protocol on the port
    gets MAINTENANCE (PROTOCOL.md), which ends its loop and gives the USB port
    back to the REPL (under the stored key, as every command);
-3. over the raw REPL (mpremote's SerialTransport, used as a library): remove
-   /main.py first, so a copy cut short leaves a board that boots to its REPL
-   and the same command can simply run again; replace /firmware and /protocol;
-   write the chosen board file as /board.py and main.py last; check every size;
-4. reset the board, reconnect and check that DEVICE_INFO names this firmware
-   version and the chosen board.
+3. over the raw REPL (mpremote's SerialTransport, used as a library), choose the
+   layout (`auto`: frozen when the board's MicroPython has this version's packages
+   built in, hardware/micropython/; else ROMFS when it has a ROMFS partition big
+   enough for the image; else files) and remove /main.py first, so a copy cut
+   short leaves a board that boots to its REPL and the same command can simply
+   run again. Files: replace /firmware and /protocol. ROMFS: write the image to
+   partition 0 (mpremote's `romfs deploy` sequence), read its hash back from the
+   board, and only then remove /firmware and /protocol from the filesystem ('' comes
+   before /rom on sys.path: they would shadow the image). Frozen: remove them, as
+   they would shadow the frozen ones, and copy nothing else. Every way, write the
+   chosen board file as /board.py and main.py last, and check every size;
+4. reset the board (which mounts a new image at /rom), reconnect and check that
+   DEVICE_INFO names this firmware version and the chosen board.
 
 /data (flight logs, key.bin) is never touched. Every failure is a FlashError:
 one line for a person, and an exit status.
 """
 
+import binascii
 import contextlib
+import hashlib
 import io
 import pathlib
 import subprocess
 import tempfile
 import time
+import zlib
 
 from ground.cli_common import EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_LINK
+from ground.romfs import MOUNT_POINT
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ("firmware", "protocol")
@@ -42,6 +54,14 @@ SERIAL_READ_TIMEOUT_S = 2.0  # longest wait for one byte: a board answers a raw-
 RESET_WAIT_S = 15.0  # a board's USB port is back within a few seconds of a reset
 CHUNK_BYTES = 512  # bytes per raw-REPL write: larger is faster, each fits the board's heap
 
+LAYOUTS = ("auto", "romfs", "files", "frozen")
+FROZEN_BUILD = "hardware/micropython/README.md"  # how to build a firmware with them frozen
+ROM_ID = 0  # the ROMFS partition a board mounts at /rom
+ROM_CHUNK_BYTES = 4096  # image bytes per raw-REPL write, as mpremote romfs deploy sends them
+ROM_PREPARE_BYTES = 32768  # erased per prepare call on a partition with a block size
+ROMFS_FIRMWARE = ("a MicroPython 1.25 or newer with a ROMFS partition (the ESP32_GENERIC "
+                  "ROMFS variant; on a Pico, a build with MICROPY_HW_ROMFS_BYTES)")
+
 
 class FlashError(Exception):
     """One line for the user, and the exit status."""
@@ -52,12 +72,15 @@ class FlashError(Exception):
 
 
 class PlanEntry:
-    """One file to put on the board: `local` (staged or source), its `device_path`, `size`."""
+    """One file to put on the board: `local` (staged or source), its `device_path`, and its
+    `data` and `size` as read when the plan was made (what is written and checked, even if
+    the checkout's file changes meanwhile)."""
 
     def __init__(self, local, device_path):
         self.local = pathlib.Path(local)
         self.device_path = device_path
-        self.size = self.local.stat().st_size
+        self.data = self.local.read_bytes()
+        self.size = len(self.data)
 
     def __repr__(self):
         return "PlanEntry(%s -> %s, %d bytes)" % (self.local, self.device_path, self.size)
@@ -154,6 +177,39 @@ def plan_lines(plan):
     lines.append("%d files, %d bytes in all (%s is left as it is)"
                  % (len(plan), sum(e.size for e in plan), DATA_DIR))
     return lines
+
+
+def module_entries(plan):
+    """The plan's compiled modules (/firmware/..., /protocol/...): what a ROMFS image holds."""
+    return [e for e in plan if e.device_path.endswith(".mpy")]
+
+
+def build_romfs_image(plan, staging):
+    """The ROMFS image (bytes) of the plan's compiled modules, built from `staging`, which
+    holds exactly them (firmware/..., protocol/...: /rom/firmware/... on the board)."""
+    from ground.romfs import build_image
+
+    staging = pathlib.Path(staging)
+    staged = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+    assert staged == sorted(e.device_path.lstrip("/") for e in module_entries(plan)), staged
+    return build_image(staging)
+
+
+def layout_line(layout, plan, image):
+    """What a dry run says about where the modules would go (it cannot ask the board)."""
+    n = len(module_entries(plan))
+    if layout == "frozen":
+        return ("layout frozen: none of the %d modules is copied (the board's firmware must have "
+                "this version frozen in, %s); only /board.py and /main.py" % (n, FROZEN_BUILD))
+    if layout == "files":
+        return "layout files: the %d modules are copied as files" % n
+    if layout == "romfs":
+        return ("layout romfs: the %d modules go as one ROMFS image of %d bytes (the board "
+                "needs a ROMFS partition of at least %d bytes)" % (n, len(image), len(image)))
+    return ("layout auto: none of the %d modules is copied if the board's firmware has this "
+            "version frozen in; else they go as one ROMFS image of %d bytes to ROMFS if the "
+            "board has a partition of at least %d bytes, else as files"
+            % (n, len(image), len(image)))
 
 
 # --- the board ------------------------------------------------------------------------------
@@ -253,11 +309,14 @@ def _close_quietly(transport):
 
 # MicroPython code run on the board: remove /main.py first (a board cut short mid-copy then
 # boots to its REPL), then the old package trees (never /data: see copy_plan).
-_RM_OLD = """import os
+_RM_MAIN = """import os
 try:
     os.remove('/main.py')
 except OSError:
     pass
+"""
+
+_RM_TREES = """import os
 def _rm(p):
     for e in os.ilistdir(p):
         q = p + '/' + e[0]
@@ -283,24 +342,31 @@ for _p in %r:
 """
 
 
+def package_tops(plan):
+    """The top folders the plan's modules live in (/firmware, /protocol): never /data."""
+    tops = sorted({"/" + e.device_path.strip("/").split("/")[0] for e in plan
+                   if e.device_path.count("/") > 1})
+    assert DATA_DIR not in tops
+    return tops
+
+
 def copy_plan(transport, plan, out):
     """Write the plan's files over the raw REPL; /data is never named. FlashError on failure,
     saying how far it got."""
     from mpremote.transport import TransportError
 
-    tops = sorted({"/" + e.device_path.strip("/").split("/")[0] for e in plan if e.device_path.count("/") > 1})
-    assert DATA_DIR not in tops
+    tops = package_tops(plan)
     done = []
     step = "removing the old /main.py, %s" % " and ".join(tops)
     try:
-        transport.exec(_RM_OLD % (tuple(tops),))
+        transport.exec(_RM_MAIN + _RM_TREES % (tuple(tops),))
         for d in device_dirs(plan):
             step = "making %s" % d
             transport.fs_mkdir(d)
         out("copying %d files (%d bytes)" % (len(plan), sum(e.size for e in plan)))
         for entry in plan:
             step = "writing %s" % entry.device_path
-            transport.fs_writefile(entry.device_path, entry.local.read_bytes(), chunk_size=CHUNK_BYTES)
+            transport.fs_writefile(entry.device_path, entry.data, chunk_size=CHUNK_BYTES)
             done.append(entry)
         step = "checking the sizes"
         sizes = _read_sizes(transport, plan)
@@ -323,6 +389,329 @@ def _read_sizes(transport, plan):
 def _short(exc):
     text = str(exc).strip().splitlines()
     return text[-1] if text else type(exc).__name__
+
+
+# --- ROMFS ----------------------------------------------------------------------------------
+class RomPartition:
+    """The board's ROMFS partition 0: `size` and `block_size` in bytes, `block_device` (a
+    block device object rather than a memoryview: written block by block), `holds_image`."""
+
+    def __init__(self, size, block_size, block_device, holds_image):
+        self.size = size
+        self.block_size = block_size
+        self.block_device = block_device
+        self.holds_image = holds_image
+
+
+# The board's answer: "none", or "rom,<size>,<block size>,<1 if a block device>,<head hex>".
+# vfs.rom_ioctl is missing, says <= 0 segments, or gives an empty one (a read-only stand-in)
+# on a MicroPython without a ROMFS partition.
+_ROM_QUERY = """try:
+    import vfs
+    _n = vfs.rom_ioctl(1)
+except (ImportError, AttributeError):
+    _n = 0
+_d = vfs.rom_ioctl(2, %d) if _n > 0 else -1
+if isinstance(_d, int) or (not hasattr(_d, 'ioctl') and len(_d) == 0):
+    print('none')
+elif hasattr(_d, 'ioctl'):
+    _bs = _d.ioctl(5, 0)
+    _h = bytearray(_bs)
+    _d.readblocks(0, _h)
+    print('rom', _d.ioctl(4, 0) * _bs, _bs, 1, bytes(_h[:4]).hex(), sep=',')
+else:
+    _bs = vfs.rom_ioctl(6, %d)
+    print('rom', len(_d), _bs if _bs > 0 else len(_d), 0, bytes(_d[:4]).hex(), sep=',')
+""" % (ROM_ID, ROM_ID)
+
+# A board-side hash of the partition's first %d bytes: SHA-256, or CRC-32 without hashlib.
+_ROM_DIGEST = """import vfs
+_n = %d
+_d = vfs.rom_ioctl(2, %d)
+try:
+    import hashlib
+    _h = hashlib.sha256()
+except (ImportError, AttributeError):
+    _h = None
+    import binascii
+    _c = 0
+for _o in range(0, _n, 4096):
+    _m = min(4096, _n - _o)
+    if hasattr(_d, 'ioctl'):
+        _bs = _d.ioctl(5, 0)
+        _v = bytearray(_m)
+        _d.readblocks(_o // _bs, _v, _o %% _bs)
+    else:
+        _v = _d[_o:_o + _m]
+    if _h:
+        _h.update(_v)
+    else:
+        _c = binascii.crc32(_v, _c)
+if _h:
+    import binascii
+    print('sha256', binascii.hexlify(_h.digest()).decode())
+else:
+    print('crc32', '%%08x' %% (_c & 0xffffffff))
+"""
+
+
+def query_romfs(transport):
+    """The board's RomPartition, or None when its MicroPython has no ROMFS partition."""
+    from mpremote.romfs import VfsRomWriter
+
+    text = transport.exec(_ROM_QUERY).decode().strip()
+    if not text.startswith("rom,"):
+        return None
+    _rom, size, block_size, block_device, head = text.split(",")
+    return RomPartition(int(size), int(block_size), block_device == "1",
+                        bytes.fromhex(head).startswith(VfsRomWriter.ROMFS_HEADER))
+
+
+def choose_layout(layout, partition, image, port):
+    """"romfs" or "files" for `layout` (LAYOUTS) on a board with `partition` (or None), and
+    the line that says why; FlashError when --layout romfs cannot be."""
+    if layout not in LAYOUTS:
+        raise FlashError("unknown layout %r: choose one of %s" % (layout, ", ".join(LAYOUTS)),
+                         EXIT_BAD_INPUT)
+    fits = partition is not None and partition.size >= len(image)
+    if layout == "romfs" and not fits:
+        have = ("no ROMFS partition" if partition is None else
+                "a ROMFS partition of %d bytes" % partition.size)
+        raise FlashError("the MicroPython on %s has %s and the image needs %d bytes: --layout "
+                         "romfs needs %s; nothing was copied"
+                         % (port, have, len(image), ROMFS_FIRMWARE), EXIT_DEVICE)
+    if layout == "files":
+        if partition is not None and partition.holds_image:
+            return "files", ("layout files: the image in the board's ROMFS partition is left "
+                             "as it is and unused (/firmware and /protocol on the filesystem "
+                             "come before /rom)")
+        return "files", "layout files: copying the modules as files"
+    if fits:
+        return "romfs", ("the board has a ROMFS partition of %d bytes: the modules go there "
+                         "as one %d-byte image" % (partition.size, len(image)))
+    if partition is None:
+        return "files", "the board has no ROMFS partition: copying the modules as files"
+    unused = " (the image already there is left as it is and unused)" if partition.holds_image else ""
+    return "files", ("the board's ROMFS partition (%d bytes) is smaller than the image (%d "
+                     "bytes): copying the modules as files%s" % (partition.size, len(image), unused))
+
+
+def _rom_encoder(transport):
+    """How image chunks travel (mpremote's choice): deflate + base64, base64, or a literal.
+    Returns chunk bytes -> the board statement that sets _rb to them."""
+    from mpremote.transport import TransportExecError
+
+    try:
+        transport.exec("from binascii import a2b_base64\nfrom io import BytesIO\n"
+                       "from deflate import DeflateIO, RAW")
+
+        def deflated(chunk):
+            packer = zlib.compressobj(wbits=-9)
+            packed = packer.compress(chunk) + packer.flush()
+            return "_rb=DeflateIO(BytesIO(a2b_base64(%r)),RAW,9).read()" % (
+                binascii.b2a_base64(packed).strip(),)
+
+        return deflated
+    except TransportExecError:
+        pass
+    try:
+        transport.exec("from binascii import a2b_base64")
+        return lambda chunk: "_rb=a2b_base64(%r)" % (binascii.b2a_base64(chunk).strip(),)
+    except TransportExecError:
+        return lambda chunk: "_rb=%r" % (chunk,)
+
+
+def _rom_prepare(transport, partition, nbytes):
+    """Erase what the image needs (block by block where the partition has blocks) and return
+    the write size: mpremote romfs deploy's sequence."""
+    if partition.block_device:
+        transport.exec("import vfs\n_dev=vfs.rom_ioctl(2,%d)" % ROM_ID)
+        for offset in range(0, nbytes, partition.block_size):
+            transport.exec("_dev.ioctl(6,%d)" % (offset // partition.block_size))
+        return min(ROM_CHUNK_BYTES, partition.block_size)
+    min_write = 0
+    if partition.block_size < partition.size:
+        offset = 0
+        while offset < nbytes:
+            remain = min(nbytes - offset, ROM_PREPARE_BYTES)
+            prepare = -(-remain // partition.block_size) * partition.block_size
+            min_write = _rom_call(transport, "3,%d,%d,%d" % (ROM_ID, offset, prepare))
+            offset += prepare
+    else:
+        min_write = _rom_call(transport, "3,%d,%d" % (ROM_ID, nbytes))
+    return max(ROM_CHUNK_BYTES, min_write)
+
+
+def _rom_call(transport, args):
+    """vfs.rom_ioctl(args) on the board: its int result; a negative errno raises there."""
+    text = transport.exec("import vfs\n_r=vfs.rom_ioctl(%s)\nif _r<0:\n raise OSError(-_r)\n"
+                          "print(_r)" % args)
+    return int(text.decode().strip())
+
+
+def rom_digest(transport, nbytes):
+    """("sha256" or "crc32", hex) of the first `nbytes` of the board's ROMFS partition."""
+    kind, digest = transport.exec(_ROM_DIGEST % (nbytes, ROM_ID)).decode().split()
+    return kind, digest
+
+
+def _local_digest(kind, data):
+    if kind == "sha256":
+        return hashlib.sha256(data).hexdigest()
+    return "%08x" % (binascii.crc32(data) & 0xFFFFFFFF)
+
+
+def deploy_romfs(transport, plan, image, partition, out):
+    """The ROMFS layout: /main.py removed, the image written to the partition and its hash
+    checked on the board, then /firmware and /protocol removed from the filesystem (they
+    would shadow /rom), then /board.py and /main.py written last. FlashError on failure,
+    saying how far it got."""
+    from mpremote.transport import TransportError
+
+    tops = package_tops(plan)
+    files = [e for e in plan if e not in module_entries(plan)]
+    step = "removing the old /main.py"
+    done = []
+    try:
+        transport.exec(_RM_MAIN)
+        step = "preparing the ROMFS partition"
+        transport.exec("import vfs\ntry:\n vfs.umount(%r)\nexcept OSError:\n pass" % MOUNT_POINT)
+        chunk_bytes = _rom_prepare(transport, partition, len(image))
+        encode = _rom_encoder(transport)
+        out("writing the ROMFS image (%d bytes, %d modules) to the board's %d-byte partition"
+            % (len(image), len(module_entries(plan)), partition.size))
+        for offset in range(0, len(image), chunk_bytes):
+            step = "writing the ROMFS image (%d of %d bytes written)" % (offset, len(image))
+            chunk = image[offset:offset + chunk_bytes]
+            chunk += bytes(chunk_bytes - len(chunk))
+            transport.exec(encode(chunk))
+            if partition.block_device:
+                transport.exec("_dev.writeblocks(%d,_rb,%d)" % (
+                    offset // partition.block_size, offset % partition.block_size))
+            else:
+                _rom_call(transport, "4,%d,%d,_rb" % (ROM_ID, offset))
+        step = "completing the ROMFS image"
+        if not partition.block_device:
+            _rom_call(transport, "5,%d" % ROM_ID)
+        step = "checking the ROMFS image"
+        kind, digest = rom_digest(transport, len(image))
+        if digest != _local_digest(kind, image):
+            raise FlashError("the ROMFS image read back from the board differs from what was "
+                             "sent (%s): /firmware and /protocol kept on the filesystem, /data "
+                             "untouched; run the same command again" % kind)
+        out("wrote and checked the ROMFS image (%s)" % kind)
+        step = "removing %s from the filesystem" % " and ".join(tops)
+        transport.exec(_RM_TREES % (tuple(tops),))
+        out("removed %s from the filesystem: /rom holds them" % " and ".join(tops))
+        for entry in files:
+            step = "writing %s" % entry.device_path
+            transport.fs_writefile(entry.device_path, entry.data,
+                                   chunk_size=CHUNK_BYTES)
+            done.append(entry)
+        step = "checking the sizes"
+        sizes = _read_sizes(transport, files)
+    except (TransportError, OSError) as exc:
+        raise FlashError(
+            "ROMFS deploy failed while %s (%s): %d of %d files copied, /data untouched; run "
+            "the same command again" % (step, _short(exc), len(done), len(files))) from None
+    wrong = [e.device_path for e, size in zip(files, sizes, strict=True) if size != e.size]
+    if wrong:
+        raise FlashError("copy failed: %s on the board differ in size from what was sent; /data "
+                         "untouched; run the same command again" % ", ".join(wrong))
+    out("copied and checked %s" % ", ".join(e.device_path for e in files))
+
+
+# Which Coalwood version the board's firmware has frozen in, if any: imported with '.frozen'
+# alone on sys.path (a filesystem copy would shadow it), then forgotten again.
+_FROZEN_QUERY = """import sys
+_p = list(sys.path)
+sys.path.clear()
+sys.path.append('.frozen')
+try:
+    import firmware
+    print(repr(tuple(firmware.FIRMWARE_VERSION)))
+except ImportError:
+    print('None')
+sys.path.clear()
+sys.path.extend(_p)
+for _k in [k for k in sys.modules if k == 'firmware' or k.startswith('firmware.')]:
+    del sys.modules[_k]
+"""
+
+
+def query_frozen(transport):
+    """The FIRMWARE_VERSION tuple frozen into the board's MicroPython, or None."""
+    text = transport.exec(_FROZEN_QUERY).decode().strip()
+    if text == "None":
+        return None
+    try:
+        return tuple(int(x) for x in text.strip("()").split(",") if x.strip())
+    except ValueError:
+        raise FlashError("the board's frozen firmware gave a version this command cannot read: "
+                         "%r" % text[:60]) from None
+
+
+def install_frozen(transport, plan, frozen, out):
+    """The frozen layout: the board's firmware has this version's packages built in, so only
+    /board.py and /main.py go on, after /main.py and any /firmware and /protocol copies (they
+    would shadow the frozen ones) are removed."""
+    from mpremote.transport import TransportError
+
+    from firmware import FIRMWARE_VERSION
+
+    if frozen != tuple(FIRMWARE_VERSION):
+        raise FlashError("the board's firmware has Coalwood %s frozen in, this checkout is %s: "
+                         "build the firmware again (%s) or use --layout auto; nothing was copied"
+                         % (".".join(map(str, frozen)), ".".join(map(str, FIRMWARE_VERSION)),
+                            FROZEN_BUILD), EXIT_DEVICE)
+    tops = package_tops(plan)
+    try:
+        transport.exec(_RM_MAIN + _RM_TREES % (tuple(tops),))
+    except (TransportError, OSError) as exc:
+        raise FlashError("removing the old /main.py, %s failed (%s): /data untouched; run the "
+                         "same command again" % (" and ".join(tops), _short(exc))) from None
+    out("removed %s from the filesystem: the firmware has them frozen in" % " and ".join(tops))
+    copy_plan(transport, [e for e in plan if e not in module_entries(plan)], out)
+
+
+def install(transport, plan, image, layout, port, out):
+    """Ask the board what it holds (frozen packages, a ROMFS partition), choose the layout and
+    put the plan there. Returns the layout used ("frozen", "romfs" or "files")."""
+    from mpremote.transport import TransportError
+
+    from firmware import FIRMWARE_VERSION
+
+    if layout in ("auto", "frozen"):
+        try:
+            frozen = query_frozen(transport)
+        except (TransportError, OSError) as exc:
+            raise FlashError("cannot ask %s what its firmware holds (%s); nothing was copied"
+                             % (port, _short(exc))) from None
+        if layout == "frozen" and frozen is None:
+            raise FlashError("the MicroPython on %s has no Coalwood firmware frozen in: build "
+                             "one (%s) or use --layout auto; nothing was copied"
+                             % (port, FROZEN_BUILD), EXIT_DEVICE)
+        if layout == "frozen" or frozen == tuple(FIRMWARE_VERSION):
+            out("the board's firmware has Coalwood %s frozen in: copying only /board.py and "
+                "/main.py" % ".".join(map(str, frozen)))
+            install_frozen(transport, plan, frozen, out)
+            return "frozen"
+        if frozen is not None:
+            out("the board's firmware has Coalwood %s frozen in, not this checkout's %s: the "
+                "modules go on as well, ahead of it on sys.path"
+                % (".".join(map(str, frozen)), ".".join(map(str, FIRMWARE_VERSION))))
+    try:
+        partition = query_romfs(transport)
+    except (TransportError, OSError, ValueError) as exc:
+        raise FlashError("cannot ask %s for its ROMFS partition (%s); nothing was copied"
+                         % (port, _short(exc))) from None
+    chosen, why = choose_layout(layout, partition, image, port)
+    out(why)
+    if chosen == "romfs":
+        deploy_romfs(transport, plan, image, partition, out)
+    else:
+        copy_plan(transport, plan, out)
+    return chosen
 
 
 def reset_board(transport):
@@ -368,11 +757,17 @@ def check_running(port, board, out, key=None, baudrate=115200, wait_s=RESET_WAIT
     out("running: firmware %s on %s" % (info.firmware_version, info.board_name))
 
 
-def flash(port, board, out=print, key=None, baudrate=115200, probe_timeout_s=PROBE_TIMEOUT_S):
-    """The whole job (module docstring). Returns the plan that was copied."""
+def flash(port, board, out=print, key=None, baudrate=115200, probe_timeout_s=PROBE_TIMEOUT_S,
+          layout="auto"):
+    """The whole job (module docstring), `layout` one of LAYOUTS. Returns (plan, the layout
+    used: "frozen", "romfs" or "files")."""
+    if layout not in LAYOUTS:
+        raise FlashError("unknown layout %r: choose one of %s" % (layout, ", ".join(LAYOUTS)),
+                         EXIT_BAD_INPUT)
     with tempfile.TemporaryDirectory(prefix="coalwood-flash-") as staging:
         out("compiling firmware/ and protocol/ for MicroPython (board %s)" % board)
         plan = build_plan(board, staging)
+        image = build_romfs_image(plan, staging)
         stopped = stop_firmware(port, out, key=key, baudrate=baudrate, timeout_s=probe_timeout_s)
         if stopped:
             time.sleep(0.2)  # the ACK is out; main.py hands the port to the REPL
@@ -387,21 +782,23 @@ def flash(port, board, out=print, key=None, baudrate=115200, probe_timeout_s=PRO
             raise FlashError("no Coalwood firmware answered on %s within %g s, and %s"
                              % (port, probe_timeout_s, exc), exc.code) from None
         try:
-            copy_plan(transport, plan, out)
+            used = install(transport, plan, image, layout, port, out)
         except BaseException:
             _close_quietly(transport)
             raise
         out("resetting the board")
         reset_board(transport)
     check_running(port, board, out, key=key, baudrate=baudrate)
-    return plan
+    return plan, used
 
 
 def staging_plan(board):
-    """(plan, TemporaryDirectory) for a dry run: the caller keeps the folder while it reads."""
+    """(plan, ROMFS image, TemporaryDirectory) for a dry run: the caller keeps the folder
+    while it reads."""
     tmp = tempfile.TemporaryDirectory(prefix="coalwood-flash-")
     try:
-        return build_plan(board, tmp.name), tmp
+        plan = build_plan(board, tmp.name)
+        return plan, build_romfs_image(plan, tmp.name), tmp
     except BaseException:
         tmp.cleanup()
         raise

@@ -2,6 +2,7 @@
 
     coalwood flash --port /dev/ttyACM0                 Pico: compile, stop, copy, reset, check
     coalwood flash --port /dev/ttyACM0 --board esp32   the ESP32 DevKit's board file instead
+    coalwood flash --port P --layout files             modules as files even with a ROMFS partition
     coalwood flash --port P --dry-run                  what would be copied; no port opened
     coalwood flash --board pico --check                the firmware's footprint on that board
     coalwood flash --port /dev/ttyACM0 --repl          stop the firmware: the port is the REPL
@@ -12,19 +13,26 @@ from ground.cli_common import EXIT_DEVICE, EXIT_OK, CliError
 
 def add_parser(subparsers):
     from ground.cli import _timeout_arg
-    from ground.flash import BOARD_FILES, PROBE_TIMEOUT_S
+    from ground.flash import BOARD_FILES, LAYOUTS, PROBE_TIMEOUT_S
 
     p = subparsers.add_parser(
         "flash", help="put the firmware on a board running MicroPython (over USB)",
         description="Compile firmware/ and protocol/ with mpy-cross, stop the running firmware "
-        "(MAINTENANCE: the pad must be SAFE, over a cable), copy the modules, main.py and the "
-        "board file with mpremote, reset the board and check that it answers with this "
+        "(MAINTENANCE: the pad must be SAFE, over a cable), put the modules in the board's ROMFS "
+        "partition when it has one (they then run from flash, not RAM) or copy them as files, "
+        "copy main.py and the board file with mpremote, reset the board and check that it answers with this "
         "version. The board's /data folder (flight logs, key) is never touched. The board "
         "needs MicroPython 1.23 or newer.")
     p.add_argument("--port", help="the board's USB serial port: /dev/ttyACM0, COM3 "
                    "(coalwood ports lists them)")
     p.add_argument("--board", choices=sorted(BOARD_FILES), default="pico",
                    help="which board file goes on as /board.py (default: pico)")
+    p.add_argument("--layout", choices=LAYOUTS, default="auto",
+                   help="where the compiled modules go: frozen (nowhere: the board's firmware "
+                   "has them built in, hardware/micropython/), romfs (one image in the board's "
+                   "ROMFS partition, /rom), files (/firmware and /protocol), auto (frozen when "
+                   "the firmware has this version built in, else romfs when the board has a "
+                   "partition big enough, else files; the default)")
     p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
     p.add_argument("--timeout", type=_timeout_arg, default=PROBE_TIMEOUT_S,
                    help="seconds to wait for a running firmware to answer (default %g)"
@@ -46,17 +54,25 @@ def add_parser(subparsers):
 
 
 def cmd_flash(args):
-    from ground.flash import FlashError, flash, plan_lines, staging_plan, stop_firmware
+    from ground.flash import (
+        FlashError,
+        flash,
+        layout_line,
+        plan_lines,
+        staging_plan,
+        stop_firmware,
+    )
 
     if args.check:
         return _check(args.board)
     try:
         if args.dry_run:
-            plan, staging = staging_plan(args.board)
+            plan, image, staging = staging_plan(args.board)
             try:
                 print("would copy to the board (%s):" % args.board)
                 for line in plan_lines(plan):
                     print("  " + line)
+                print(layout_line(args.layout, plan, image))
             finally:
                 staging.cleanup()
             return EXIT_OK
@@ -78,10 +94,13 @@ def cmd_flash(args):
                   "connect %s); reset the board to start the firmware again"
                   % (args.port, args.port))
             return EXIT_OK
-        flash(args.port, args.board, key=key, baudrate=args.baud, probe_timeout_s=args.timeout)
+        _plan, used = flash(args.port, args.board, key=key, baudrate=args.baud,
+                            probe_timeout_s=args.timeout, layout=args.layout)
     except FlashError as exc:
         raise CliError(str(exc), exc.code) from None
-    print("done: the board runs this firmware; /data was left as it was")
+    where = {"romfs": "from its ROMFS partition", "frozen": "frozen in its MicroPython"}.get(
+        used, "from its filesystem")
+    print("done: the board runs this firmware %s; /data was left as it was" % where)
     return EXIT_OK
 
 
