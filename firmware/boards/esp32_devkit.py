@@ -6,10 +6,11 @@ same firmware runs on it; "hal" names firmware/hal/esp32.py, and one key more,
 
 GPIO numbers are the ESP32's GPIOn numbers. Left alone on purpose: GPIO 0, 2,
 5, 12 and 15 are strapping pins read at reset (2 is used only as the LED, an
-output after boot); 6 to 11 are the module's SPI flash; 1 and 3 are UART0, the
-USB-to-serial bridge and the REPL (and toggle at boot); 14 and 15 output
-signals during boot. 34, 35, 36 (VP) and 39 (VN) are input only and have no
-internal pull-up or pull-down, so they are used only as analogue inputs.
+output after boot, and 0 only as the maintenance button, an input); 6 to 11
+are the module's SPI flash; 1 and 3 are UART0, the USB-to-serial bridge and
+the REPL (and toggle at boot); 14 and 15 output signals during boot. 34, 35,
+36 (VP) and 39 (VN) are input only and have no internal pull-up or pull-down,
+so they are used only as analogue inputs.
 
 The ADC. Only ADC1 (GPIO 32 to 39) is used: ADC2 is unavailable while Wi-Fi
 runs. At 11 dB attenuation Espressif specifies the ESP32's ADC from 150 mV to
@@ -38,10 +39,12 @@ BOARD = {
     # True: the pin high turns the firing switch on (logic-level N-MOSFET gate
     # driver). Off is therefore low, which is also where the pull-downs hold it.
     "fire_active_high": True,
-    # Each channel's switched output, read back through a resistor divider that
-    # brings the firing voltage down to 3.3 V logic (the divider defines the
-    # level, no internal pull): proves the output really is off (a welded relay,
-    # a shorted MOSFET) and that it turned on. GPIO 32/33 are plain inputs here.
+    # Each channel's switched output, read back through the Pico board's PNP
+    # level shifter (hardware/firing.md: low while the output is at most the 3V3
+    # rail, high from about 5.3 V for this chip's 0.75 x VDD input threshold,
+    # never above 3.3 V at the pin; its pull-down defines the level, no internal
+    # pull): proves the output really is off (a welded relay, a shorted MOSFET)
+    # and that it turned on. GPIO 32/33 are plain inputs here.
     "fire_readback_pins": (32, 33),
     # True: a readback pin reads high while its output is energised.
     "fire_readback_active_high": True,
@@ -81,6 +84,11 @@ BOARD = {
     # strapping pin that must be low or floating to enter the serial bootloader;
     # an LED to GND only pulls it low, and the HAL drives it only after boot.
     "led_pin": 2,
+    # The button that ends the app for the REPL without the ground station or the
+    # device key: the DevKit's BOOT button on GPIO 0 (to GND, with a 10k pull-up on the
+    # DevKit), held 3 s on a SAFE pad with no flight logging. Only read, never driven:
+    # GPIO 0 is a strapping pin, and held through reset it starts the serial bootloader.
+    "maintenance_button": 0,
     # I2C0 for the barometer on the DevKit's usual SDA/SCL pins, GPIO 21/22, 400
     # kHz fast mode, with 4.7k pull-ups to 3V3 on the board.
     "i2c": {"id": 0, "sda": 21, "scl": 22, "freq": 400000},

@@ -26,9 +26,11 @@ BOARD = {
     # True: the pin high turns the firing switch on (logic-level N-MOSFET gate
     # driver). Off is therefore low, which is also where the pull-downs hold it.
     "fire_active_high": True,
-    # Each channel's switched output, read back through a resistor divider that
-    # brings the firing voltage down to 3.3 V logic: proves the output really is
-    # off (catches a welded relay or a shorted MOSFET) and that it turned on.
+    # Each channel's switched output, read back through a PNP level shifter
+    # referred to the 3V3 rail (hardware/firing.md): low while the output is at
+    # most the rail, high from about 5.1 V, never above 3.3 V at the pin however
+    # high the battery (2S empty to 4S full). Proves the output really is off
+    # (catches a welded relay or a shorted MOSFET) and that it turned on.
     "fire_readback_pins": (18, 19),
     # True: a readback pin reads high while its output is energised.
     "fire_readback_active_high": True,
@@ -54,6 +56,11 @@ BOARD = {
     "buzzer_pin": 22,
     # The Pico's onboard LED (GP25, active high): status and boot error codes.
     "led_pin": 25,
+    # The button that ends the app for the REPL without the ground station or the
+    # device key: the Pico's BOOTSEL button (no GPIO; read with rp2.bootsel_button()),
+    # held 3 s on a SAFE pad with no flight logging. Held while plugging in, it starts
+    # the RP2040's USB bootloader instead.
+    "maintenance_button": "bootsel",
     # I2C0 for the barometer, 400 kHz fast mode; GP4/GP5 are I2C0's SDA/SCL pair
     # and have 4.7k pull-ups to 3V3 on the board.
     "i2c": {"id": 0, "sda": 4, "scl": 5, "freq": 400000},

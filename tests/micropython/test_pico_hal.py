@@ -163,7 +163,7 @@ def test_fire_rejects_channels_out_of_range():
 
 def test_fire_readback():
     hal = _hal()
-    assert hal.fire_readback(0) is False  # nothing on the divider reads low
+    assert hal.fire_readback(0) is False  # nothing on the level shifter reads low
     fake_machine.set_input(READBACK[0], 1)
     assert hal.fire_readback(0) is True
     assert hal.fire_readback(1) is False
