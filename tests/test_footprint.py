@@ -123,11 +123,16 @@ def test_heap_after_boot_frozen_is_within_the_pico_budget(romfs_heap):
     assert frozen <= PICO["heap_after_boot_bytes"], frozen
 
 
-def test_measure_gives_every_layout_its_figures(heap, romfs_heap, monkeypatch):
+def _reuse_the_runs(monkeypatch, heap, romfs_heap):
+    """measure() without running MicroPython again: the module's two runs stand in."""
     runs = {"files": heap, "romfs": romfs_heap}
     monkeypatch.setattr(footprint, "micropython_heap",
                         lambda root=footprint.ROOT, layout="files": dict(runs[layout],
                                                                           status="measured"))
+
+
+def test_measure_gives_every_layout_its_figures(heap, romfs_heap, monkeypatch):
+    _reuse_the_runs(monkeypatch, heap, romfs_heap)
     fig = footprint.measure()
     for key in footprint.HEAP_CHECKS:
         assert fig[key] == fig[footprint.layout_key(key, "files")] == heap[key]
@@ -230,10 +235,7 @@ def test_the_bench_prints_one_json_object_with_the_issue_figures(heap, romfs_hea
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     # the bench's own measurement is the module's: reuse the one already made
-    runs = {"files": heap, "romfs": romfs_heap}
-    monkeypatch.setattr(footprint, "micropython_heap",
-                        lambda root=footprint.ROOT, layout="files": dict(runs[layout],
-                                                                          status="measured"))
+    _reuse_the_runs(monkeypatch, heap, romfs_heap)
     assert bench.main(["--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
