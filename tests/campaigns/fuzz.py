@@ -64,6 +64,7 @@ from ground.sim.device import ManualClock, SimDevice
 from protocol import ROLE_GROUND, Connection, cobs
 from protocol import constants as C
 from protocol import messages as M
+from protocol.connection import REJECTION_COUNTERS
 from protocol.errors import RemoteProtocolError
 
 try:
@@ -85,20 +86,10 @@ HEARTBEAT_WAIT_MS = 700  # a heartbeat is due every 500 ms
 ANSWER_WAIT_MS = 60  # "within a few simulated milliseconds" (one step is 10 ms)
 START_MS = 1000
 
-STAT_FIELDS = (
-    "frames_ok",
-    "cobs_errors",
-    "length_errors",
-    "oversize",
-    "crc_errors",
-    "header_errors",
-    "type_errors",
-    "mac_errors",
-    "session_errors",
-    "replays",
-    "duplicates",
-)
-REJECTIONS = STAT_FIELDS[1:10]
+# The receiver's counters, named as protocol.Stats names them (the reference below counts
+# them its own way; only the names are shared, so that the two can be compared).
+REJECTIONS = REJECTION_COUNTERS
+STAT_FIELDS = ("frames_ok", *REJECTIONS, "duplicates")
 SOURCES = ("random_stream", "mutated", "mutated_resealed", "hypothesis")
 # Where the board's reading order departs from PROTOCOL.md (see Reference).
 DEVIATIONS = (
