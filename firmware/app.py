@@ -112,7 +112,7 @@ class App:
         self.out = OutQueue(OUT_QUEUE_BYTES)
         # A lone 0x00 first: it ends whatever the ground holds of a frame this board was
         # sending when it reset, so the new session's first heartbeat is not lost with it.
-        self.out.put(b"\x00", 1)
+        self.out.put(_DELIMITER, 1)
         self._next_tick = now
         self._next_heartbeat = now
         self._next_status = ticks_add(now, STATUS_MS // 2)

@@ -139,7 +139,7 @@ def payload_length_ok(msg_type, length):
 class Stats:
     """What the receiver saw: accepted frames and each kind of rejection."""
 
-    FIELDS = ("frames_ok", "frames_out") + _ERROR_COUNTERS[1:] + ("duplicates", "session_changes")
+    FIELDS = ("frames_ok", "frames_out") + REJECTION_COUNTERS + ("duplicates", "session_changes")
 
     def __init__(self):
         self.reset()

@@ -385,7 +385,7 @@ class LinkStats(Message):
     ABORT/DISARM frames acted on without a MAC on a keyed link. Every counter wraps at 2**32."""
 
     TYPE = C.LINK_STATS
-    FMT = "<HIIIIIIIIIIIII"
+    FMT = "<H" + "I" * C.LINK_STATS_COUNTERS
     FIELDS = ("re_seq", "frames_ok", "frames_out") + REJECTION_FIELDS + (
         "duplicates",
         "mac_exempt_accepted",

@@ -87,12 +87,11 @@ from firmware.hal.pico import (  # noqa: F401 (main.py reads the blink codes her
     UART_TXBUF,
     PicoHal,
 )
+from protocol.ticks import ticks_diff
 
 CONSOLE_FIFO = 128  # UART0's hardware FIFO: what a console write can take without waiting
 CONSOLE_BAUD = 115200  # the ESP32 port's REPL baud rate
 BITS_PER_BYTE = 10  # 8N1: start, 8 data, stop
-_TICKS_MAX = (1 << 30) - 1  # time.ticks_ms() wraps here on the ESP32 port
-_TICKS_HALF = 1 << 29
 
 # The ADC's specified window at 11 dB, millivolts (see the module docstring).
 ADC_MIN_MV = 150
@@ -143,8 +142,7 @@ class Esp32Hal(PicoHal):
     def _tx_free(self):
         """Bytes the line can take now without the port's write waiting."""
         now = self.ticks_ms()
-        # time.ticks_diff(), spelled out so the arithmetic is the same under test on CPython
-        elapsed = ((now - self._tx_mark_ms + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
+        elapsed = ticks_diff(now, self._tx_mark_ms)
         self._tx_mark_ms = now
         if elapsed < 0 or elapsed > 1000:  # a second is longer than any queue takes to drain
             self._tx_queued_milli = 0

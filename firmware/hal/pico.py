@@ -181,9 +181,8 @@ class PicoHal:
         # The ADC's reference is the sense supply, but the sense path loses the blocking
         # diode's drop: counts are scaled up by supply / (supply - drop), kept as two ints
         # so continuity_raw() needs no float (65535 * 3300 stays below 2**30).
-        self._sense_supply_mv = self.sense_supply_mv
         self._sense_source_mv = self.sense_supply_mv - board.get("sense_diode_mv", 0)
-        if not 0 < self._sense_source_mv <= self._sense_supply_mv < 16384:
+        if not 0 < self._sense_source_mv <= self.sense_supply_mv < 16384:
             raise ValueError("sense_supply_mv / sense_diode_mv out of range")
         self._vref_mv = board["adc_vref_mv"]
         if not 0 < self._vref_mv < 16384:  # keeps read_u16() * vref below 2**30
@@ -290,7 +289,7 @@ class PicoHal:
     def continuity_raw(self, channel):
         """The channel's continuity sense node, 0..adc_full_scale of the sense source
         (the sense supply less the blocking diode's drop)."""
-        raw = self._cont[channel].read_u16() * self._sense_supply_mv // self._sense_source_mv
+        raw = self._cont[channel].read_u16() * self.sense_supply_mv // self._sense_source_mv
         return raw if raw < self.adc_full_scale else self.adc_full_scale
 
     def arm_key(self):

@@ -199,6 +199,34 @@ def latch(gpio):
     return _latch[gpio]
 
 
+def refused_with_outputs_off(chip, fire_pins, hal_class, board, transport):
+    """On a reset `chip` with every fire pin driven high, hal_class(board, transport) must
+    raise ValueError and leave every one of those pins driven low (an active-high board)."""
+    reset(chip)
+    for gpio in fire_pins:
+        Pin(gpio, Pin.OUT, value=1)
+    try:
+        hal_class(board, transport)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("%s(%r) did not raise ValueError" % (hal_class.__name__, transport))
+    for gpio in fire_pins:
+        assert _latch[gpio] == 0, gpio
+
+
+def assert_inputs_and_indicators(board):
+    """What every HAL's constructor sets up from `board`: readbacks as plain inputs (their
+    level shifter defines the level), both arm-key contacts pulled up, buzzer and LED off."""
+    for gpio in board["fire_readback_pins"]:
+        assert _mode[gpio] == Pin.IN and _pull[gpio] == 0, gpio
+    key = board["arm_key_pins"]
+    for gpio in (key["no"], key["nc"]):
+        assert _mode[gpio] == Pin.IN and _pull[gpio] == Pin.PULL_UP, gpio
+    for gpio in (board["buzzer_pin"], board["led_pin"]):
+        assert _mode[gpio] == Pin.OUT and _latch[gpio] == 0, gpio
+
+
 def mode(gpio):
     """Pin.IN / Pin.OUT / Pin.OPEN_DRAIN, or UNSET if the pin was never configured."""
     return _mode[gpio]

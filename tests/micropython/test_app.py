@@ -5,7 +5,7 @@ from fake_hal import FakeHal
 from mptest import no_alloc
 from scratch import fresh_dir
 
-from firmware.app import BUTTON_POLL_MS, MAINTENANCE_HOLD_MS, App
+from firmware.app import BUTTON_POLL_MS, MAINTENANCE_HOLD_MS, TICK_MS, App
 from firmware.hal import KEY_OFF
 from protocol import ROLE_GROUND, Connection, cobs
 from protocol import constants as C
@@ -54,11 +54,24 @@ class Rig:
         end = int((F.T_LANDED + 14.0) * 1000)
         t = 0
         while t <= end:
-            self.hal.pressure = F.pressure_pa(t / 1000.0)
-            self.hal.now = ticks_add(start, t)
-            self.app.step(self.hal.now)
-            self.collect()
+            self.fly_pass(start, t)
             t += step_ms
+
+    def fly_pass(self, start, t):
+        """One loop pass `t` ms into flight_profile's flight, which began at tick `start`."""
+        self.hal.pressure = F.pressure_pa(t / 1000.0)
+        self.hal.now = ticks_add(start, t)
+        self.app.step(self.hal.now)
+        self.collect()
+
+    def fly_to_liftoff(self, step_ms=5):
+        """Up the flight profile until the recorder sees liftoff; returns (start tick, t ms)."""
+        start = self.hal.now
+        t = 0
+        while not self.app.recorder.flying:
+            self.fly_pass(start, t)
+            t += step_ms
+        return start, t
 
     def collect(self):
         data = self.hal.take_output()
@@ -205,6 +218,20 @@ def test_link_loss_over_the_app_makes_the_pad_safe():
     rig.run(1100)  # the ground goes quiet
     assert rig.app.controller.state == C.STATE_SAFE
     assert rig.app.controller.safe_reason == C.SAFE_LINK_LOST
+
+
+def test_an_armed_pad_goes_safe_at_the_link_loss_deadline_itself_between_ticks():
+    rig = Rig()
+    for phase in range(TICK_MS):  # the ARM lands at every phase of the 10 ms tick
+        rig.run(phase + 1)
+        rig.send(M.Arm(1, 0))
+        rig.run(1)  # dispatched in this pass: the last frame the device hears
+        assert rig.app.controller.state == C.STATE_ARMED
+        deadline = ticks_add(rig.hal.now, rig.app.controller.link_loss_ms)
+        while rig.app.controller.state == C.STATE_ARMED:
+            rig.run(1)
+        assert rig.hal.now == deadline, (phase, rig.hal.now, deadline)
+        assert rig.app.controller.safe_reason == C.SAFE_LINK_LOST
 
 
 def test_a_slow_port_never_delays_the_controller():
@@ -516,14 +543,7 @@ def test_a_keyed_device_enters_maintenance_only_for_a_mac():
 
 def test_maintenance_is_refused_while_a_flight_is_logging():
     rig = Rig(storage=True)
-    start = rig.hal.now
-    t = 0
-    while not rig.app.recorder.flying:  # up the flight profile until liftoff is seen
-        rig.hal.pressure = F.pressure_pa(t / 1000.0)
-        rig.hal.now = ticks_add(start, t)
-        rig.app.step(rig.hal.now)
-        rig.collect()
-        t += 5
+    rig.fly_to_liftoff()
     nak = rig.command(M.Maintenance(C.MAINTENANCE_CONFIRM))
     assert isinstance(nak, M.Nak) and nak.reason == C.NAK_BUSY
     assert not rig.app.maintenance
@@ -638,20 +658,12 @@ def test_the_button_neither_stops_nor_starts_a_firing():
 
 def test_the_button_is_ignored_while_a_flight_is_logging():
     rig = _button_rig(storage=True)
-    start = rig.hal.now
-    t = 0
-    while not rig.app.recorder.flying:  # up the flight profile until liftoff is seen
-        rig.hal.pressure = F.pressure_pa(t / 1000.0)
-        rig.hal.now = ticks_add(start, t)
-        rig.app.step(rig.hal.now)
-        t += 5
+    start, t = rig.fly_to_liftoff()
     rig.hal.button = True
     reads = rig.hal.button_reads
     end = t + 2 * MAINTENANCE_HOLD_MS
     while t < end:  # held for 6 s of the flight
-        rig.hal.pressure = F.pressure_pa(t / 1000.0)
-        rig.hal.now = ticks_add(start, t)
-        rig.app.step(rig.hal.now)
+        rig.fly_pass(start, t)
         t += 5
     assert rig.app.recorder.flying and not rig.app.maintenance
     assert rig.hal.button_reads == reads

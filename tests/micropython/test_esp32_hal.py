@@ -12,11 +12,11 @@ module's `sys` and of the `select` and `micropython` modules while a test
 needs it (the runner cannot feed the real stdin).
 """
 
-import os
 import sys
 
 import fake_machine
-from mptest import IS_MICROPYTHON, assert_raises, no_alloc
+import hal_checks
+from mptest import assert_raises, no_alloc
 
 fake_machine.install()
 
@@ -214,32 +214,22 @@ def test_active_low_board_drives_its_outputs_high_first():
     assert fake_machine.latch(FIRE[1]) == 0 and fake_machine.latch(FIRE[0]) == 1
 
 
+def _refused_with_outputs_off(board, transport="uart"):
+    fake_machine.refused_with_outputs_off("esp32", FIRE, esp32.Esp32Hal, board, transport)
+
+
 def test_bad_boards_and_transports_still_leave_outputs_off():
     short = dict(BOARD)
     short["continuity_adc_pins"] = (34,)
     unknown_baro = dict(BOARD)
     unknown_baro["barometer"] = {"chip": "ms5607", "address": 0x77}
     for board, transport in ((BOARD, "wifi"), (short, "uart"), (unknown_baro, "uart")):
-        fake_machine.reset("esp32")
-        for gpio in FIRE:
-            fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
-        assert_raises(ValueError, esp32.Esp32Hal, board, transport)
-        for gpio in FIRE:
-            assert fake_machine.latch(gpio) == 0
+        _refused_with_outputs_off(board, transport)
 
 
 def test_constructor_sets_up_inputs_adcs_and_indicators():
     hal = _hal()
-    pin = fake_machine.Pin
-    for gpio in READBACK:
-        assert fake_machine.mode(gpio) == pin.IN
-        assert fake_machine.pull(gpio) == 0  # the divider defines the level
-    for gpio in (KEY_NO, KEY_NC):
-        assert fake_machine.mode(gpio) == pin.IN
-        assert fake_machine.pull(gpio) == pin.PULL_UP
-    for gpio in (BOARD["buzzer_pin"], BOARD["led_pin"]):
-        assert fake_machine.mode(gpio) == pin.OUT
-        assert fake_machine.latch(gpio) == 0
+    fake_machine.assert_inputs_and_indicators(BOARD)
     for gpio in CONT + (BOARD["battery_adc_pin"],):
         adc = fake_machine.adcs[gpio]
         assert adc.block == 1, gpio
@@ -278,13 +268,7 @@ def test_fire_drives_the_right_pin_and_nothing_else():
 
 
 def test_fire_readback():
-    hal = _hal()
-    assert hal.fire_readback(0) is False
-    fake_machine.set_input(READBACK[0], 1)
-    assert hal.fire_readback(0) is True and hal.fire_readback(1) is False
-    fake_machine.set_input(READBACK[0], 0)
-    fake_machine.set_input(READBACK[1], 1)
-    assert hal.fire_readback(0) is False and hal.fire_readback(1) is True
+    hal_checks.fire_readback(_hal(), READBACK)
 
 
 def test_hot_paths_allocate_nothing():
@@ -537,11 +521,7 @@ def test_stop_and_halt_drive_outputs_off_and_give_ctrl_c_back():
 
 
 def test_close_releases_the_uart_and_leaves_outputs_off():
-    hal = _hal()
-    hal.fire(0, True)
-    hal.close()
-    assert fake_machine.latch(FIRE[0]) == 0
-    assert fake_machine.uarts[2].closed
+    hal_checks.close_releases_the_uart_with_outputs_off(_hal(), FIRE[0], 2)
 
 
 # --- the rest of the contract ------------------------------------------------------------------
@@ -564,22 +544,11 @@ def test_indicators_and_i2c_bus():
 
 def test_ticks_ms():
     fake_machine.reset("esp32")
-    hal = esp32.Esp32Hal(BOARD, "uart")
-    if not IS_MICROPYTHON:
-        return  # time.ticks_ms is MicroPython's
-    t = no_alloc(hal.ticks_ms)
-    assert isinstance(t, int) and t >= 0
+    hal_checks.ticks_ms_allocates_nothing(esp32.Esp32Hal(BOARD, "uart"))  # the real clock
 
 
 def test_entropy_into_fills_the_buffer():
-    hal = _hal()
-    if not hasattr(os, "urandom"):
-        return  # the webassembly port has no os.urandom; the esp32 port does
-    buf = bytearray(16)
-    other = bytearray(16)
-    hal.entropy_into(buf)
-    hal.entropy_into(other)
-    assert buf != other
+    hal_checks.entropy_differs_between_calls(_hal())
 
 
 # --- barometer: the same drivers, probed the same way as on the Pico ---------------------------
@@ -666,7 +635,4 @@ def test_boot_button_is_read_active_low_with_the_pull_up():
 def test_an_esp32_board_naming_bootsel_is_refused_with_outputs_off():
     board = dict(BOARD)
     board["maintenance_button"] = "bootsel"
-    fake_machine.reset("esp32")
-    assert_raises(ValueError, esp32.Esp32Hal, board, "uart")
-    for gpio in FIRE:
-        assert fake_machine.latch(gpio) == 0
+    _refused_with_outputs_off(board)

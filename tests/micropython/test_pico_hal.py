@@ -9,11 +9,11 @@ Only the UART transport is exercised: the USB one reads sys.stdin.buffer,
 which the test runner cannot feed.
 """
 
-import os
 import sys
 
 import fake_machine
-from mptest import IS_MICROPYTHON, assert_raises, no_alloc
+import hal_checks
+from mptest import assert_raises, no_alloc
 
 fake_machine.install()
 
@@ -90,27 +90,17 @@ def test_constructor_drives_fire_pins_low_before_anything_else():
     assert hal.channels == 2
 
 
+def _refused_with_outputs_off(board, transport="uart"):
+    fake_machine.refused_with_outputs_off("rp2", FIRE, pico.PicoHal, board, transport)
+
+
 def test_bad_transport_still_leaves_outputs_off():
-    fake_machine.reset()
-    for gpio in FIRE:
-        fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
-    assert_raises(ValueError, pico.PicoHal, BOARD, "wifi")
-    for gpio in FIRE:
-        assert fake_machine.latch(gpio) == 0
+    _refused_with_outputs_off(BOARD, "wifi")
 
 
 def test_constructor_sets_up_inputs_and_indicators():
     hal = _hal()
-    pin = fake_machine.Pin
-    for gpio in READBACK:
-        assert fake_machine.mode(gpio) == pin.IN
-        assert fake_machine.pull(gpio) == 0  # the divider defines the level
-    for gpio in (KEY_NO, KEY_NC):
-        assert fake_machine.mode(gpio) == pin.IN
-        assert fake_machine.pull(gpio) == pin.PULL_UP
-    for gpio in (BOARD["buzzer_pin"], BOARD["led_pin"]):
-        assert fake_machine.mode(gpio) == pin.OUT
-        assert fake_machine.latch(gpio) == 0
+    fake_machine.assert_inputs_and_indicators(BOARD)
     assert hal.storage_path == "/data"
     assert hal.board_name == "pico-2ch"
     assert hal.adc_full_scale == 65535
@@ -162,15 +152,7 @@ def test_fire_rejects_channels_out_of_range():
 
 
 def test_fire_readback():
-    hal = _hal()
-    assert hal.fire_readback(0) is False  # nothing on the level shifter reads low
-    fake_machine.set_input(READBACK[0], 1)
-    assert hal.fire_readback(0) is True
-    assert hal.fire_readback(1) is False
-    fake_machine.set_input(READBACK[1], 1)
-    fake_machine.set_input(READBACK[0], 0)
-    assert hal.fire_readback(0) is False
-    assert hal.fire_readback(1) is True
+    hal_checks.fire_readback(_hal(), READBACK)
 
 
 # --- analogue inputs ---------------------------------------------------------------------------
@@ -278,11 +260,7 @@ def test_fire_and_arm_key_allocate_nothing():
 
 
 def test_ticks_ms():
-    hal = _hal()
-    if not IS_MICROPYTHON:
-        return  # time.ticks_ms is MicroPython's
-    t = no_alloc(hal.ticks_ms)
-    assert isinstance(t, int) and t >= 0
+    hal_checks.ticks_ms_allocates_nothing(_hal())
 
 
 # --- the rest of the contract ------------------------------------------------------------------
@@ -495,32 +473,16 @@ def test_failing_barometer_reads_minus_one_then_recovers():
 
 
 def test_unknown_barometer_chip_is_refused_with_outputs_off():
-    fake_machine.reset()
-    for gpio in FIRE:
-        fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
     # the MS5607: the MS5611's command set, other compensation formulas
-    assert_raises(ValueError, pico.PicoHal, _baro_board("ms5607"), "uart")
-    for gpio in FIRE:
-        assert fake_machine.latch(gpio) == 0
+    _refused_with_outputs_off(_baro_board("ms5607"))
 
 
 def test_entropy_into_fills_the_buffer():
-    hal = _hal()
-    if not hasattr(os, "urandom"):
-        return  # the webassembly port has no os.urandom; the rp2 port does
-    buf = bytearray(16)
-    hal.entropy_into(buf)
-    other = bytearray(16)
-    hal.entropy_into(other)
-    assert buf != other
+    hal_checks.entropy_differs_between_calls(_hal())
 
 
 def test_close_releases_the_uart_and_leaves_outputs_off():
-    hal = _hal()
-    hal.fire(0, True)
-    hal.close()
-    assert fake_machine.latch(FIRE[0]) == 0
-    assert fake_machine.uarts[BOARD["uart"]["id"]].closed
+    hal_checks.close_releases_the_uart_with_outputs_off(_hal(), FIRE[0], BOARD["uart"]["id"])
 
 
 def test_stop_turns_outputs_and_buzzer_off():
@@ -627,9 +589,4 @@ class _Rp2WithoutBootsel:
 def test_a_bad_maintenance_button_is_refused_with_outputs_off():
     board = dict(BOARD)
     board["maintenance_button"] = "boot"
-    fake_machine.reset()
-    for gpio in FIRE:
-        fake_machine.Pin(gpio, fake_machine.Pin.OUT, value=1)
-    assert_raises(ValueError, pico.PicoHal, board, "uart")
-    for gpio in FIRE:
-        assert fake_machine.latch(gpio) == 0
+    _refused_with_outputs_off(board)
