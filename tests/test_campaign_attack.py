@@ -111,7 +111,12 @@ def test_a_device_that_forgot_to_count_a_rejection_would_be_caught(monkeypatch):
 
 # --- LINK_STATS: the protocol ------------------------------------------------------------------
 def test_link_stats_fields_are_the_receivers_rejection_counters_in_order():
-    assert tuple(conn_mod._ERROR_COUNTERS[1:]) == M.REJECTION_FIELDS
+    # each ERR_* code bumps the counter of its own name, and LINK_STATS sends them in code order
+    for code in range(1, len(conn_mod.ERROR_NAMES)):
+        assert conn_mod._ERROR_COUNTERS[code].startswith(conn_mod.ERROR_NAMES[code]), code
+    assert conn_mod._ERROR_COUNTERS[conn_mod.ERR_MAC] == "mac_errors"
+    n = len(M.REJECTION_FIELDS)
+    assert M.LinkStats.FIELDS[3:3 + n] == tuple(conn_mod._ERROR_COUNTERS[1:])
     assert M.LinkStats.FIELDS[1:3] == ("frames_ok", "frames_out")
     assert M.LinkStats.FIELDS[-2:] == ("duplicates", "mac_exempt_accepted")
     # the device's Stats fields it reports, all but the ground-only session_changes
