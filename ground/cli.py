@@ -21,6 +21,7 @@ from ground.cli_common import (  # noqa: F401  (the exit statuses are part of th
     EXIT_MISFIRE,
     EXIT_OK,
     EXIT_USAGE,
+    KEY_HELP,
     CliError,
 )
 from ground.commands import COMMAND_MODULES
@@ -615,8 +616,7 @@ def _png_size_arg(text):
 def _add_port_args(p):
     p.add_argument("--port", required=True, help="serial port or URL: /dev/ttyACM0, COM3, sim://, socket://host:port")
     p.add_argument("--baud", type=int, default=115200, help="line rate (default 115200)")
-    p.add_argument("--key", metavar="HEX", help="the device's 32-byte MAC key in hex, for an "
-                   "authenticated link (default: the key stored for the device by coalwood key set)")
+    p.add_argument("--key", metavar="HEX", help=KEY_HELP)
     p.add_argument("--timeout", type=_timeout_arg, default=3.0, help="seconds to wait for the device (default 3)")
 
 

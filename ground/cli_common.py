@@ -9,6 +9,17 @@ EXIT_MISFIRE = 6
 EXIT_CORRUPT = 7  # a download failed its whole-flight CRC-32 / SHA-256 check
 EXIT_ABORTED = 130
 
+# --key, wherever a command connects to a device
+KEY_HELP = ("the device's 32-byte MAC key in hex, for an authenticated link (default: the "
+            "key stored for the device by coalwood key set)")
+
+
+def one_line(exc):
+    """An exception (or any message) as the single line a person reads: its words, or its
+    type's name when it has none."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exits with `code`."""

@@ -22,6 +22,7 @@ import json
 import os
 
 from ground.atomic import write_whole
+from ground.cli_common import one_line
 
 KEY_LEN = 32
 ENV_VAR = "COALWOOD_KEYS"
@@ -101,10 +102,6 @@ class StoredKey:
     def candidates(self):
         """The keys the device may hold, the newer first (None: no key)."""
         return [self.key, self.previous] if self.pending else [self.key]
-
-    def same_as(self, other):
-        return (other is not None and self.key == other.key and self.pending == other.pending
-                and self.previous == other.previous)
 
     def __repr__(self):
         return "StoredKey(%s)" % ("change not confirmed" if self.pending else "confirmed")
@@ -198,6 +195,10 @@ class KeyStore:
         """The ids of the devices with a stored key (or an unconfirmed change), sorted."""
         return sorted(self._load())
 
+    def entries(self):
+        """{device id: StoredKey} of every device, read at once (never shows the keys)."""
+        return self._load()
+
     def entry(self, device_id):
         """The StoredKey for a device, or None."""
         return self._load().get(device_id_text(device_id))
@@ -230,15 +231,17 @@ class KeyStore:
                                 % (self.path, exc.strerror or exc)) from None
 
     def _put(self, device_id, entry):
+        """Set a device's entry (None: drop it); False when there was nothing to drop."""
         entries = self._load()
         device_id = device_id_text(device_id)
         if entry is None:
             if device_id not in entries:
-                return
+                return False
             del entries[device_id]
         else:
             entries[device_id] = entry
         self._save(entries)
+        return True
 
     def begin_change(self, device_id, new_key, old_key):
         """Record, before SET_KEY goes out, that the device is being moved from `old_key`
@@ -285,13 +288,7 @@ class KeyStore:
 
     def forget(self, device_id):
         """Drop a device's entry; False if there was none."""
-        device_id = device_id_text(device_id)
-        entries = self._load()
-        if device_id not in entries:
-            return False
-        del entries[device_id]
-        self._save(entries)
-        return True
+        return self._put(device_id, None)
 
     def import_from(self, other):
         """Take the keys of another key store (a KeyStore, say a copy of another laptop's
@@ -335,8 +332,7 @@ class _Before:
 
 
 def _reason(exc):
-    text = " ".join(str(exc).split())
-    return text[:120] or type(exc).__name__
+    return one_line(exc)[:120]
 
 
 def connect_client(client, timeout, store=None, explicit_key=False):

@@ -15,7 +15,7 @@ from ui_sim import arm
 from ground.commands.gui import has_display
 from ground.ui import theme
 from ground.ui.connect_bar import SIMULATOR_LABEL, SIMULATOR_URL, available_ports
-from ground.ui.window import MainWindow
+from ground.ui.window import WINDOW_SHORTCUTS, MainWindow
 from protocol import constants as C
 
 SIM = "sim://?seed=3&ch1=ematch&ch2=open"
@@ -176,6 +176,9 @@ def test_every_launch_path_key_is_listed(qtbot, make_window):
     win = make_window()
     keys = {key for key, _what in win.shortcuts()}
     assert {"Esc", "Space", "Ctrl+O"} <= keys
+    # what Help lists is what the window's actions answer
+    listed = {key for _menu, _what, key in WINDOW_SHORTCUTS}
+    assert listed <= {a.shortcut().toString() for a in win.actions()}
     win.show_shortcuts()
     assert "Esc" in win.shortcuts_box.text() and "Space" in win.shortcuts_box.text()
     win.shortcuts_box.close()

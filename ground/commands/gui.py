@@ -6,7 +6,7 @@ starts fast and runs where Qt cannot."""
 import os
 import sys
 
-from ground.cli_common import EXIT_USAGE, CliError
+from ground.cli_common import EXIT_USAGE, KEY_HELP, CliError
 
 
 def add_parser(subparsers):
@@ -17,8 +17,7 @@ def add_parser(subparsers):
         "download and study flights in the Flights tab.")
     p.add_argument("--port", help="connect to this port or URL at start (/dev/ttyACM0, COM3, "
                    "sim://, socket://host:port); the window remembers the last one otherwise")
-    p.add_argument("--key", metavar="HEX", help="the device's 32-byte MAC key in hex, for an "
-                   "authenticated link (default: the key stored for the device by coalwood key set)")
+    p.add_argument("--key", metavar="HEX", help=KEY_HELP)
     p.set_defaults(func=cmd_gui)
     return p
 

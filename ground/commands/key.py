@@ -223,7 +223,8 @@ def cmd_clear(args):
 @_store_errors
 def cmd_list(args):
     store = _store()
-    rows = [{"device_id": d, "pending": store.entry(d).pending} for d in store.device_ids()]
+    entries = store.entries()  # one reading: another command may change the file meanwhile
+    rows = [{"device_id": d, "pending": entries[d].pending} for d in sorted(entries)]
     if args.json:
         print(json.dumps({"path": store.path, "devices": rows}))
         return EXIT_OK

@@ -27,6 +27,7 @@ from collections import namedtuple
 
 from ground import flightfile
 from ground.atomic import fsync_dir, write_whole
+from ground.cli_common import one_line
 from ground.flight.output import write_file
 
 ENV_VAR = "COALWOOD_LIBRARY"
@@ -158,16 +159,16 @@ def read_flight_file(path):
     try:
         data = read_log_bytes(path)
     except OSError as exc:
-        why = exc.strerror or " ".join(str(exc).split())
+        why = exc.strerror or one_line(exc)
         raise NotAFlightFile("cannot read %s: %s" % (path, why), "cannot read it: " + why) from None
     except ValueError as exc:  # FlightFormatError: a device, a pipe, far too big
-        why = " ".join(str(exc).split())
+        why = one_line(exc)
         raise NotAFlightFile("%s: %s" % (path, why), why) from None
     try:
         flight = parse(data, source=os.fspath(path))
     except (ValueError, ArithmeticError, IndexError) as exc:
         # FlightFormatError, or a reader tripped by bytes it half recognised: one line
-        why = " ".join(str(exc).split()) or type(exc).__name__
+        why = one_line(exc)
         raise NotAFlightFile("%s is not a flight log: %s" % (name, why), why) from None
     return data, list(flight.metadata.get("damage") or ())
 

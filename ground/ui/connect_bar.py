@@ -192,7 +192,7 @@ class ConnectionBar(QWidget):
 
     def _show_state(self, text, level):
         self.link_state.setText(text)
-        theme.set_level(self.link_state, level)
+        theme.restyle(self.link_state, level=level)
 
     @Slot()
     def refresh_quality(self):

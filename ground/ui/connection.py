@@ -20,6 +20,7 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from ground.cli_common import one_line
 from ground.client import LINK_LOSS_S, CommandRefused, DeviceClient, DeviceError
 from ground.keys import connect_client
 from ground.link import LinkError
@@ -28,12 +29,6 @@ from protocol import messages as M
 
 WATCH_PERIOD_MS = 100  # how often silence on the link and the fire stream are checked
 CONNECT_TIMEOUT_S = 3.0
-
-
-def one_line(exc):
-    """An exception as the single line a person at the pad reads."""
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 class Connection(QObject):

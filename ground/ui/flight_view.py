@@ -23,6 +23,7 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 from PySide6.QtCore import Qt, Signal
 
+from ground.cli_common import one_line
 from ground.commands.analyze import (
     event_rows,
     heading_lines,
@@ -35,7 +36,7 @@ from ground.flight.export import write_csv
 from ground.flight.plot import COLOURS, PlotError
 from ground.trajectory import TrajectoryError
 from ground.trajectory import spec as rocket_spec
-from ground.ui.theme import set_level
+from ground.ui.theme import restyle
 
 PLOTS = (("altitude", "altitude (m)"), ("speed", "vertical speed (m/s)"),
          ("acceleration", "acceleration (m/s²)"))
@@ -49,11 +50,6 @@ BRIDGE_BRUSH_RGBA = (90, 90, 90, 60)
 # events close together (burnout just after liftoff) would print their labels on top of
 # each other at one height: consecutive labels step down the line
 EVENT_LABEL_POSITIONS = (0.95, 0.8, 0.65, 0.5)
-
-
-def _one_line(text):
-    """A message as one line: whatever a library put in it, the view shows a single line."""
-    return " ".join(str(text).split())
 
 
 def _read_only_table(object_name, headers):
@@ -237,14 +233,15 @@ class FlightView(QtWidgets.QWidget):
 
     # --- messages ---------------------------------------------------------------------------
     def _fail(self, message):
-        message = _one_line(message)
+        message = one_line(message)
         self._say(message, "danger")
         self.error.emit(message)
         return False
 
     def _say(self, message, level):
-        self.message_label.setText(_one_line(message))
-        set_level(self.message_label, level)
+        # whatever a library put in it, the view shows a single line
+        self.message_label.setText(one_line(message) if message else "")
+        restyle(self.message_label, level=level)
         self.message_label.setVisible(bool(message))
 
     def message(self):

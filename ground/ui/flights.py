@@ -56,6 +56,7 @@ from ground.flight.library import (
 from ground.flightfile import flags_text
 from ground.link import LinkError
 from ground.ui.connection import one_line
+from ground.ui.theme import restyle
 
 DOWNLOADS_FOLDER = "downloads"
 
@@ -74,15 +75,6 @@ def size_text(n_bytes):
     if n_bytes < 1_000_000:
         return "%.1f kB" % (n_bytes / 1000.0)
     return "%.2f MB" % (n_bytes / 1_000_000.0)
-
-
-def _set_role(widget, role):
-    """The theme styles widgets by their `role`; a changed property needs a fresh polish."""
-    if widget.property("role") == role:
-        return
-    widget.setProperty("role", role)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 def _show_error_box(parent, old_box, object_name, title, line):
@@ -237,11 +229,11 @@ class _TellsTheUser:
     ERROR_BOX_NAME and titles it ERROR_TITLE."""
 
     def _say(self, text):
-        _set_role(self.message, "status")
+        restyle(self.message, role="status")
         self.message.setText(text)
 
     def _report_error(self, line):
-        _set_role(self.message, "error")
+        restyle(self.message, role="error")
         self.message.setText(line)
         self.error_box = _show_error_box(self, self.error_box, self.ERROR_BOX_NAME,
                                          self.ERROR_TITLE, line)
@@ -743,17 +735,22 @@ class LibraryPanel(_TellsTheUser, QWidget):
             return None
         return self._entries[rows[0].row()]
 
+    def _selected_or_say(self, what):
+        """The selected entry, or None after asking for one (to `what` it)."""
+        entry = self.selected_entry()
+        if entry is None:
+            self._say("select a flight to %s" % what)
+        return entry
+
     # --- open ------------------------------------------------------------------------------------
     @Slot()
     def open_selected(self):
         """Check the selected flight's stored bytes, then ask the window to open them."""
-        entry = self.selected_entry()
+        entry = self._selected_or_say("open")
         if entry is None:
-            self._say("select a flight to open")
             return
         root = self.root
-        self._jobs.submit(lambda: _checked_blob(root, entry), done=self._opened,
-                          failed=lambda exc: self._report_error(one_line(exc)))
+        self._jobs.submit(lambda: _checked_blob(root, entry), done=self._opened)
 
     def _opened(self, path):
         self._say("opening %s" % path)
@@ -776,8 +773,7 @@ class LibraryPanel(_TellsTheUser, QWidget):
         """Add a flight file to the library (in the background). A file no reader
         understands is refused with one line, and nothing is added."""
         root = self.root
-        self._jobs.submit(lambda: _import(root, path), done=self._imported,
-                          failed=self._import_failed)
+        self._jobs.submit(lambda: _import(root, path), done=self._imported)
 
     def _imported(self, answer):
         path, result, damage = answer
@@ -793,15 +789,11 @@ class LibraryPanel(_TellsTheUser, QWidget):
                 damage[0], "" if len(damage) == 1 else ", and %d more" % (len(damage) - 1))
         self.refresh()
 
-    def _import_failed(self, exc):
-        self._report_error(one_line(exc))
-
     # --- export ----------------------------------------------------------------------------------
     @Slot()
     def choose_export(self):
-        entry = self.selected_entry()
+        entry = self._selected_or_say("export")
         if entry is None:
-            self._say("select a flight to export")
             return
         dialog = self._file_dialog("Export %s" % entry.label)
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
@@ -812,13 +804,11 @@ class LibraryPanel(_TellsTheUser, QWidget):
 
     def export_selected(self, path, overwrite=False):
         """Write the selected flight's bytes, checked, to `path` (a folder: its own name)."""
-        entry = self.selected_entry()
+        entry = self._selected_or_say("export")
         if entry is None:
-            self._say("select a flight to export")
             return
         root = self.root
-        self._jobs.submit(lambda: _export(root, entry, path, overwrite), done=self._exported,
-                          failed=lambda exc: self._report_error(one_line(exc)))
+        self._jobs.submit(lambda: _export(root, entry, path, overwrite), done=self._exported)
 
     def _exported(self, answer):
         entry, dest = answer

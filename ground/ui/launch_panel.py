@@ -49,7 +49,8 @@ from PySide6.QtWidgets import (
 
 from ground.launch import MIN_COUNTDOWN_S, MISFIRE_WAIT_S, SETTLE_S
 from ground.ui.connection import channel_list, one_line
-from ground.ui.pad import big_font, restyle
+from ground.ui.pad import big_font
+from ground.ui.theme import restyle
 from protocol import constants as C
 
 DEFAULT_COUNTDOWN_S = 10
@@ -158,7 +159,6 @@ class LaunchPanel(QWidget):
         self._settle_ms = settle_ms
         self._misfire_wait_s = misfire_wait_s
         self._state = None
-        self._detail = ""
         self._requested_mask = 0  # what the operator confirmed
         self._armed_mask = 0  # what the device armed for this launch
         self._countdown_len_s = DEFAULT_COUNTDOWN_S
@@ -347,7 +347,6 @@ class LaunchPanel(QWidget):
     def _enter(self, state, detail=""):
         arm, disarm, fire, setup, level, banner = STATES[state]
         self._state = state
-        self._detail = detail
         self.arm_button.setEnabled(arm)
         self.disarm_button.setEnabled(disarm)
         self.fire_button.setEnabled(fire)

@@ -18,6 +18,7 @@ from PySide6.QtGui import QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ground.ui.connection import one_line
+from ground.ui.theme import restyle
 from protocol import constants as C
 
 DEFAULT_CHANNELS = 2  # what the panel shows before a device says how many it has
@@ -34,21 +35,6 @@ CONTINUITY_LEVELS = {
     C.CONT_SHORT: "danger",
 }
 STATE_LEVELS = ("ok", "warn", "danger", "danger")  # SAFE, ARMED, FIRING, FAULT
-
-
-def restyle(widget, **props):
-    """Set dynamic properties the theme styles by (`role`, `level`, ...) and make the style
-    look again: Qt re-reads a dynamic property only on a re-polish."""
-    changed = False
-    for name, value in props.items():
-        if widget.property(name) != value:
-            widget.setProperty(name, value)
-            changed = True
-    if changed:
-        style = widget.style()
-        style.unpolish(widget)
-        style.polish(widget)
-        widget.update()
 
 
 def big_font(widget, point_size, bold=True):
@@ -263,9 +249,6 @@ class PadPanel(QWidget):
     def channel_state(self, i):
         """The C.CONT_* code channel i (0-based) shows."""
         return self._rows[i].continuity
-
-    def channel_fire_result(self, i):
-        return self._rows[i].fire_result
 
     def channel_text(self, i):
         return self._rows[i].text.text()

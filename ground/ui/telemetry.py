@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ground.cli_common import one_line
 from protocol import constants as C
 from protocol.ticks import ticks_diff
 
@@ -183,8 +184,7 @@ def decode_batch(msg):
     except BadTelemetry:
         raise
     except (AttributeError, TypeError, ValueError, OverflowError) as exc:
-        raise BadTelemetry("TELEMETRY not readable: %s" % (" ".join(str(exc).split())
-                                                           or type(exc).__name__)) from None
+        raise BadTelemetry("TELEMETRY not readable: %s" % one_line(exc)) from None
     values = np.array(rows, dtype=np.float64).T
     return base_ms, state, values[0], values[1] / 100.0, values[2] / 100.0
 
@@ -389,8 +389,7 @@ class TelemetryPanel(QWidget):
             self._append_tm(raw - self._origin_raw_s, altitude_m, speed_ms)
             self._bad_run = False
         except Exception as exc:  # never into Qt's event loop; the window shows one line
-            self._reject("TELEMETRY not plotted: %s" % (" ".join(str(exc).split())
-                                                        or type(exc).__name__))
+            self._reject("TELEMETRY not plotted: %s" % one_line(exc))
 
     @Slot(object)
     def on_status(self, msg):

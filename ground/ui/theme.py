@@ -82,12 +82,16 @@ def apply(app=None):
     app.setStyleSheet(STYLESHEET)
 
 
-def set_level(widget, level):
-    """Change a banner's level and make the stylesheet see it (dynamic properties need a
-    re-polish to restyle)."""
-    if widget.property("level") == level:
-        return
-    widget.setProperty("level", level)
-    style = widget.style()
-    style.unpolish(widget)
-    style.polish(widget)
+def restyle(widget, **props):
+    """Set dynamic properties the stylesheet styles by (`role`, `level`, ...) and make the
+    style look again: Qt re-reads a dynamic property only on a re-polish."""
+    changed = False
+    for name, value in props.items():
+        if widget.property(name) != value:
+            widget.setProperty(name, value)
+            changed = True
+    if changed:
+        style = widget.style()
+        style.unpolish(widget)
+        style.polish(widget)
+        widget.update()

@@ -48,7 +48,8 @@ APPLICATION = "Coalwood ground station"
 TAB_LAUNCH, TAB_FLIGHTS = 0, 1
 LOG_DOCK_HEIGHT_PX = 130
 
-# (menu, action text, key, what it does) beyond the launch panel's own keys
+# (menu, action text, key) beyond the launch panel's own keys: the menus are made from
+# this table and Help lists it, so neither can show a key the other does not have
 WINDOW_SHORTCUTS = (
     ("Connection", "Connect", "Ctrl+O"),
     ("Connection", "Disconnect", "Ctrl+Shift+O"),
@@ -169,38 +170,35 @@ class MainWindow(QMainWindow):
         self.restore_layout()
 
     # --- menus and keys ---------------------------------------------------------------------------
-    def _action(self, menu, text, key, slot, tip=None):
+    def _action(self, menu, text, key, slot):
         act = QAction(text, self)
-        if key:
-            act.setShortcut(QKeySequence(key))
+        act.setShortcut(QKeySequence(key))
         act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         act.triggered.connect(slot)
-        if tip:
-            act.setToolTip(tip)
         menu.addAction(act)
         self.addAction(act)  # works with the menu bar hidden too
         return act
 
     def _build_menus(self):
-        menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
-        self._action(file_menu, "Save the event log…", "Ctrl+S", self.log.save_dialog)
-        self._action(file_menu, "Quit", "Ctrl+Q", self.close)
-        conn_menu = menus.addMenu("&Connection")
-        self._action(conn_menu, "Connect", "Ctrl+O", self.bar.connect_port)
-        self._action(conn_menu, "Disconnect", "Ctrl+Shift+O", self.bar.disconnect_port)
-        self._action(conn_menu, "Rescan ports", "F5", self.bar.rescan)
-        view = menus.addMenu("&View")
-        self._action(view, "Launch", "Ctrl+1", lambda: self.tabs.setCurrentIndex(TAB_LAUNCH))
-        self._action(view, "Flights", "Ctrl+2", lambda: self.tabs.setCurrentIndex(TAB_FLIGHTS))
-        view.addAction(self.log_dock.toggleViewAction())
-        launch = menus.addMenu("&Launch")
+        slots = {
+            "Save the event log…": self.log.save_dialog,
+            "Quit": self.close,
+            "Connect": self.bar.connect_port,
+            "Disconnect": self.bar.disconnect_port,
+            "Rescan ports": self.bar.rescan,
+            "Launch": lambda: self.tabs.setCurrentIndex(TAB_LAUNCH),
+            "Flights": lambda: self.tabs.setCurrentIndex(TAB_FLIGHTS),
+            "Keyboard shortcuts": self.show_shortcuts,
+        }
+        menus = {name: self.menuBar().addMenu("&" + name)
+                 for name in ("File", "Connection", "View", "Launch", "Help")}
+        for menu, what, key in WINDOW_SHORTCUTS:
+            self._action(menus[menu], what, key, slots[what])
+        menus["View"].addAction(self.log_dock.toggleViewAction())
         for key, what in self.launch.shortcuts():
             # the launch panel owns these keys; the menu only shows them
-            act = launch.addAction("%s\t%s" % (what, key))
+            act = menus["Launch"].addAction("%s\t%s" % (what, key))
             act.setEnabled(False)
-        help_menu = menus.addMenu("&Help")
-        self._action(help_menu, "Keyboard shortcuts", "F1", self.show_shortcuts)
 
     def shortcuts(self):
         """[(key, what)]: every key the window answers, the launch path's first."""
