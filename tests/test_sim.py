@@ -5,6 +5,7 @@ Deterministic: seeded, and where time matters a ManualClock is stepped by hand.
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import stat
@@ -587,3 +588,35 @@ def test_sim_url_and_pty_options_for_a_rocket():
         parse_sim_url("sim://?motor=Z9")
     with pytest.raises(serial.SerialException, match="speed"):
         parse_sim_url("sim://?speed=0")
+
+
+def test_a_loop_thread_behind_its_clock_catches_up_in_short_passes():
+    """A sped-up clock or a busy host must not make the simulated board skip samples: the
+    loop thread steps through the gap in passes of at most MAX_STEP_MS, at most
+    MAX_CATCHUP_STEPS of them, then jumps."""
+    from ground.sim import device as device_mod
+
+    readings = iter([1000, 1001, 1051, 1053, 1053 + 100000])
+    dev = SimDevice(clock=ManualClock(1000))
+    dev.clock = lambda: next(readings)
+    stepped = []
+
+    def step(now_ms=None):
+        stepped.append(now_ms)
+        if now_ms == 1053 + 100000:  # the last reading
+            dev._stop.set()
+
+    dev.step = step
+    dev.step_sleep_s = 0
+    try:
+        dev._run()
+    finally:
+        dev.close()
+    assert dev.error is None
+    head = stepped[:13]
+    assert head == [1000, 1001, *range(1006, 1051, 5), 1051, 1053], head
+    gaps = [b - a for a, b in itertools.pairwise(stepped)]
+    assert max(gaps[:-1]) <= device_mod.MAX_STEP_MS
+    # the 100 s jump: MAX_CATCHUP_STEPS short passes, then the rest skipped in one
+    tail = stepped[13:]
+    assert len(tail) == device_mod.MAX_CATCHUP_STEPS + 1

@@ -35,6 +35,14 @@ from protocol.ticks import ticks_add, ticks_diff
 # the simulator takes device keys exactly as the ground station does
 parse_device_key = parse_key
 
+# A board runs a loop pass every millisecond. When the thread falls behind its clock (a busy
+# host, or a clock sped up for a demo) it catches up in passes of at most MAX_STEP_MS
+# simulated ms, so no 10 ms barometer sample, and no short flight state, is skipped; at
+# most MAX_CATCHUP_STEPS of them per wake-up, so an overloaded host skips time instead of
+# falling ever further behind.
+MAX_STEP_MS = 5
+MAX_CATCHUP_STEPS = 400
+
 
 class FolderStorage(KeyStore):
     """The firmware's own key storage, in a folder of this machine (key.bin, owner-only)."""
@@ -198,8 +206,15 @@ class SimDevice:
 
     def _run(self):
         try:
+            last = None
             while not self._stop.is_set():
-                self.step(self.clock())
+                now = self.clock()
+                if last is not None and ticks_diff(now, last) > MAX_STEP_MS:
+                    behind = min(ticks_diff(now, last) // MAX_STEP_MS, MAX_CATCHUP_STEPS + 1)
+                    for i in range(1, behind):
+                        self.step(ticks_add(last, i * MAX_STEP_MS))
+                self.step(now)
+                last = now
                 time.sleep(self.step_sleep_s)
         except Exception as exc:  # surfaced through .error and the port, never swallowed
             self.error = exc
