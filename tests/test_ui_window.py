@@ -273,7 +273,7 @@ def test_the_toolbar_abort_works_from_the_flights_tab(qtbot, make_window):
 def test_coalwood_gui_opens_the_window_and_connects_to_the_port(qtbot, tmp_path, monkeypatch):
     """The command itself: `coalwood gui --port URL` shows the window, connects, and exits 0
     when the window is closed (the settings go to $COALWOOD_SETTINGS, set by conftest)."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEvent, QTimer
     from PySide6.QtWidgets import QApplication
 
     from ground.cli import main
@@ -293,8 +293,18 @@ def test_coalwood_gui_opens_the_window_and_connects_to_the_port(qtbot, tmp_path,
             QTimer.singleShot(50, watch)
 
     QTimer.singleShot(50, watch)
-    QTimer.singleShot(15000, QApplication.instance().quit)  # a failing run ends too
-    assert main(["gui", "--port", SIM]) == 0
+    # a failing run ends too; stopped after it, or it would quit a later test's event loop
+    guard = QTimer()
+    guard.setSingleShot(True)
+    guard.timeout.connect(QApplication.instance().quit)
+    guard.start(15000)
+    try:
+        assert main(["gui", "--port", SIM]) == 0
+    finally:
+        guard.stop()
+        # Qt 6 posts quit() as an event: one still queued (the window's close quits too)
+        # would end the next test's event loop at once
+        QApplication.removePostedEvents(None, QEvent.Type.Quit)
     assert "2 channels" in seen["board"] and seen["state"] == "SAFE"
     stored = QSettings(os.environ["COALWOOD_SETTINGS"], QSettings.Format.IniFormat)
     assert stored.value("last_port") == SIM
